@@ -1,0 +1,213 @@
+// Package bus is the in-process fan-out of values from drivers to sinks, the
+// catalog of datapoints with their last values, and the write path back to
+// the drivers. A slow sink never blocks a driver: every subscription has a
+// bounded queue and what does not fit is dropped and counted.
+package bus
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gridbox/gridbox/model"
+)
+
+// Writer applies a validated value to a device's datapoint and returns the
+// value the device holds afterwards (read back where the protocol allows).
+type Writer interface {
+	Write(ctx context.Context, name string, value any) (any, error)
+}
+
+// Bus connects drivers, sinks and writers. The zero value is not usable; call New.
+type Bus struct {
+	mu      sync.RWMutex
+	points  map[string]*entry // by "<device>/<name>"
+	devices map[string]*deviceEntry
+	subs    []*Subscription
+	in      atomic.Uint64
+	writes  writeStats
+}
+
+type entry struct {
+	meta model.Datapoint
+	last model.Value
+	has  bool
+}
+
+type deviceEntry struct {
+	state  model.DeviceState
+	writer Writer
+	limit  *rateLimit
+	order  int
+}
+
+// New returns an empty bus.
+func New() *Bus {
+	return &Bus{points: map[string]*entry{}, devices: map[string]*deviceEntry{}}
+}
+
+// AddDevice registers a device with its datapoints and optional writer.
+// minWriteGapMs is the minimum time between two writes to one datapoint.
+func (b *Bus) AddDevice(state model.DeviceState, points []model.Datapoint, w Writer, minWriteGapMs int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, dup := b.devices[state.Device]; dup {
+		return fmt.Errorf("device %q registered twice", state.Device)
+	}
+	for i := range points {
+		p := points[i]
+		p.Device = state.Device
+		k := p.Key()
+		if _, dup := b.points[k]; dup {
+			return fmt.Errorf("datapoint %q registered twice", k)
+		}
+		b.points[k] = &entry{meta: p}
+	}
+	b.devices[state.Device] = &deviceEntry{state: state, writer: w, limit: newRateLimit(minWriteGapMs), order: len(b.devices)}
+	return nil
+}
+
+// Datapoint returns the metadata and last value of one datapoint.
+func (b *Bus) Datapoint(device, name string) (model.Datapoint, model.Value, bool, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	e, ok := b.points[model.Key(device, name)]
+	if !ok {
+		return model.Datapoint{}, model.Value{}, false, false
+	}
+	return e.meta, e.last, e.has, true
+}
+
+// Point is a datapoint with its last value, as listed by Datapoints.
+type Point struct {
+	model.Datapoint
+	Last *model.Value
+}
+
+// Datapoints lists all datapoints sorted by device order, then name.
+func (b *Bus) Datapoints() []Point {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]Point, 0, len(b.points))
+	for _, e := range b.points {
+		p := Point{Datapoint: e.meta}
+		if e.has {
+			v := e.last
+			p.Last = &v
+		}
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		oi, oj := b.devices[out[i].Device].order, b.devices[out[j].Device].order
+		if oi != oj {
+			return oi < oj
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Devices lists the device states in registration order.
+func (b *Bus) Devices() []model.DeviceState {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make([]model.DeviceState, len(b.devices))
+	for _, d := range b.devices {
+		out[d.order] = d.state
+	}
+	return out
+}
+
+// Device returns one device's state.
+func (b *Bus) Device(id string) (model.DeviceState, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	d, ok := b.devices[id]
+	if !ok {
+		return model.DeviceState{}, false
+	}
+	return d.state, true
+}
+
+// Restore sets last values (e.g. from the store at start) without publishing them.
+func (b *Bus) Restore(vals []model.Value) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, v := range vals {
+		if e, ok := b.points[v.Key()]; ok && (!e.has || v.Time >= e.last.Time) {
+			e.last, e.has = v, true
+		}
+	}
+}
+
+// Publish records values as last values and fans them out to every
+// subscription without blocking. Values of unknown datapoints are dropped.
+func (b *Bus) Publish(vals ...model.Value) {
+	b.mu.Lock()
+	n := 0
+	for _, v := range vals {
+		if e, ok := b.points[v.Key()]; ok {
+			e.last, e.has = v, true
+			vals[n] = v
+			n++
+		}
+	}
+	subs := b.subs
+	b.mu.Unlock()
+	vals = vals[:n]
+	b.in.Add(uint64(n))
+	for _, s := range subs {
+		for _, v := range vals {
+			s.offer(v)
+		}
+	}
+}
+
+// SetState updates a device's state and tells subscribers that want states.
+// Poll and error counters are kept by the bus: polls and errors add to them.
+func (b *Bus) SetState(st model.DeviceState, polls, errs uint64) {
+	b.mu.Lock()
+	d, ok := b.devices[st.Device]
+	if !ok {
+		b.mu.Unlock()
+		return
+	}
+	st.Driver = d.state.Driver
+	st.Polls = d.state.Polls + polls
+	st.Errors = d.state.Errors + errs
+	if st.LastSeen == 0 {
+		st.LastSeen = d.state.LastSeen
+	}
+	changed := st.Online != d.state.Online || st.Error != d.state.Error || st.LastSeen != d.state.LastSeen
+	d.state = st
+	subs := b.subs
+	b.mu.Unlock()
+	if !changed {
+		return
+	}
+	for _, s := range subs {
+		s.offerState(st)
+	}
+}
+
+// MarkStale republishes every last value of a device with quality stale.
+func (b *Bus) MarkStale(device string, at int64) {
+	b.mu.RLock()
+	var vals []model.Value
+	for _, e := range b.points {
+		if e.meta.Device == device && e.has && e.last.Quality != model.Stale {
+			v := e.last
+			v.Quality, v.Time = model.Stale, at
+			vals = append(vals, v)
+		}
+	}
+	b.mu.RUnlock()
+	if len(vals) > 0 {
+		b.Publish(vals...)
+	}
+}
+
+// ValuesIn returns how many values were published onto the bus.
+func (b *Bus) ValuesIn() uint64 { return b.in.Load() }

@@ -1,0 +1,90 @@
+package bus
+
+import (
+	"sync/atomic"
+
+	"github.com/gridbox/gridbox/model"
+)
+
+// Subscription is one sink's bounded queue of values (and device states,
+// when asked for). Values that do not fit are dropped and counted.
+type Subscription struct {
+	Name    string
+	Values  <-chan model.Value
+	States  <-chan model.DeviceState // nil unless subscribed with states
+	values  chan model.Value
+	states  chan model.DeviceState
+	out     atomic.Uint64
+	dropped atomic.Uint64
+	closed  atomic.Bool
+}
+
+// Options configure a subscription.
+type Options struct {
+	Size   int  // value queue length; 0 means 4096
+	States bool // also deliver device state changes
+}
+
+// Subscribe adds a sink. Call Unsubscribe when the sink stops.
+func (b *Bus) Subscribe(name string, o Options) *Subscription {
+	if o.Size <= 0 {
+		o.Size = 4096
+	}
+	s := &Subscription{Name: name, values: make(chan model.Value, o.Size)}
+	s.Values = s.values
+	if o.States {
+		s.states = make(chan model.DeviceState, 256)
+		s.States = s.states
+	}
+	b.mu.Lock()
+	b.subs = append(append([]*Subscription(nil), b.subs...), s)
+	b.mu.Unlock()
+	return s
+}
+
+// Unsubscribe removes a sink; its channels are not closed (the sink owns its loop).
+func (b *Bus) Unsubscribe(s *Subscription) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.closed.Store(true)
+	subs := make([]*Subscription, 0, len(b.subs))
+	for _, x := range b.subs {
+		if x != s {
+			subs = append(subs, x)
+		}
+	}
+	b.subs = subs
+}
+
+// Subscriptions returns the current subscriptions (for metrics).
+func (b *Bus) Subscriptions() []*Subscription {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.subs
+}
+
+func (s *Subscription) offer(v model.Value) {
+	select {
+	case s.values <- v:
+		s.out.Add(1)
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+func (s *Subscription) offerState(st model.DeviceState) {
+	if s.states == nil {
+		return
+	}
+	select {
+	case s.states <- st:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+// Delivered counts values queued to this sink.
+func (s *Subscription) Delivered() uint64 { return s.out.Load() }
+
+// Dropped counts values and states that did not fit the queue.
+func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }

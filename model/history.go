@@ -1,0 +1,55 @@
+package model
+
+import (
+	"fmt"
+	"time"
+)
+
+// Aggregations accepted by history queries.
+var aggs = []string{"mean", "min", "max", "last", "first", "sum", "count"}
+
+// Aggs returns the valid aggregation names.
+func Aggs() []string { return append([]string(nil), aggs...) }
+
+// ValidAgg reports whether s names an aggregation.
+func ValidAgg(s string) bool {
+	for _, a := range aggs {
+		if a == s {
+			return true
+		}
+	}
+	return false
+}
+
+// HistoryQuery asks for one datapoint's values in [From, To] (ms, inclusive).
+// With Interval 0 the raw values are returned; otherwise one sample per
+// interval bucket (bucket start as timestamp) aggregated with Agg.
+type HistoryQuery struct {
+	Device, Name string
+	From, To     int64
+	Interval     time.Duration
+	Agg          string
+	Limit        int // 0 = no limit
+}
+
+// Check validates the query.
+func (q HistoryQuery) Check() error {
+	switch {
+	case q.To < q.From:
+		return fmt.Errorf("to %d is before from %d", q.To, q.From)
+	case q.Interval < 0:
+		return fmt.Errorf("interval %s is negative", q.Interval)
+	case q.Interval > 0 && q.Interval < time.Millisecond:
+		return fmt.Errorf("interval %s is below 1ms", q.Interval)
+	case q.Interval > 0 && !ValidAgg(q.Agg):
+		return fmt.Errorf("agg %q: want one of %v", q.Agg, aggs)
+	}
+	return nil
+}
+
+// Sample is one point of a history answer.
+type Sample struct {
+	Time    int64   `json:"timestamp"`
+	Value   any     `json:"value"`
+	Quality Quality `json:"quality,omitempty"`
+}
