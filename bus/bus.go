@@ -26,6 +26,7 @@ type Bus struct {
 	points  map[string]*entry // by "<device>/<name>"
 	devices map[string]*deviceEntry
 	subs    []*Subscription
+	retired map[string][2]uint64 // out/dropped of removed subscriptions, by name
 	in      atomic.Uint64
 	writes  writeStats
 }
@@ -45,7 +46,7 @@ type deviceEntry struct {
 
 // New returns an empty bus.
 func New() *Bus {
-	return &Bus{points: map[string]*entry{}, devices: map[string]*deviceEntry{}}
+	return &Bus{points: map[string]*entry{}, devices: map[string]*deviceEntry{}, retired: map[string][2]uint64{}}
 }
 
 // AddDevice registers a device with its datapoints and optional writer.
@@ -146,18 +147,22 @@ func (b *Bus) Restore(vals []model.Value) {
 // subscription without blocking. Values of unknown datapoints are dropped.
 func (b *Bus) Publish(vals ...model.Value) {
 	b.mu.Lock()
-	n := 0
-	for _, v := range vals {
-		if e, ok := b.points[v.Key()]; ok {
+	known := vals
+	for i, v := range vals {
+		e, ok := b.points[v.Key()]
+		if ok {
 			e.last, e.has = v, true
-			vals[n] = v
-			n++
+			if len(known) < len(vals) {
+				known = append(known, v)
+			}
+		} else if len(known) == len(vals) {
+			known = append(make([]model.Value, 0, len(vals)), vals[:i]...)
 		}
 	}
 	subs := b.subs
 	b.mu.Unlock()
-	vals = vals[:n]
-	b.in.Add(uint64(n))
+	vals = known
+	b.in.Add(uint64(len(vals)))
 	for _, s := range subs {
 		for _, v := range vals {
 			s.offer(v)

@@ -16,7 +16,6 @@ type Subscription struct {
 	states  chan model.DeviceState
 	out     atomic.Uint64
 	dropped atomic.Uint64
-	closed  atomic.Bool
 }
 
 // Options configure a subscription.
@@ -46,7 +45,8 @@ func (b *Bus) Subscribe(name string, o Options) *Subscription {
 func (b *Bus) Unsubscribe(s *Subscription) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s.closed.Store(true)
+	t := b.retired[s.Name]
+	b.retired[s.Name] = [2]uint64{t[0] + s.Delivered(), t[1] + s.Dropped()}
 	subs := make([]*Subscription, 0, len(b.subs))
 	for _, x := range b.subs {
 		if x != s {
@@ -88,3 +88,19 @@ func (s *Subscription) Delivered() uint64 { return s.out.Load() }
 
 // Dropped counts values and states that did not fit the queue.
 func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// sinkTotals sums delivered and dropped counts by sink name, including
+// subscriptions that have gone, so counters never go down.
+func (b *Bus) sinkTotals() map[string][2]uint64 {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	out := make(map[string][2]uint64, len(b.retired)+len(b.subs))
+	for k, v := range b.retired {
+		out[k] = v
+	}
+	for _, s := range b.subs {
+		t := out[s.Name]
+		out[s.Name] = [2]uint64{t[0] + s.Delivered(), t[1] + s.Dropped()}
+	}
+	return out
+}

@@ -65,7 +65,7 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
 	if err != nil || v < 0 {
-		return fmt.Errorf("line %d: %q is not a duration (like 500ms, 1s, 5m)", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (like 500ms, 1s, 5m)", n.Line, n.Value)}}
 	}
 	*d = Duration(v)
 	return nil
