@@ -90,7 +90,8 @@ func Defaults() *Config {
 }
 
 // Load reads, overrides and validates a config file. The error, if any, is
-// an Errors listing every problem found.
+// an Errors listing every problem found; the config is then still returned
+// (as far as it decoded) so that callers can check the devices too.
 func Load(path string, env func(string) (string, bool)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -130,7 +131,7 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Config, 
 	}
 	if len(errs) > 0 {
 		sortErrors(errs)
-		return nil, errs
+		return cfg, errs
 	}
 	return cfg, nil
 }

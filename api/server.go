@@ -1,0 +1,214 @@
+// Package api serves gridbox's REST API (SPEC §6), the live value stream
+// (Server-Sent Events), /healthz, /metrics, the OpenAPI document and a small
+// web UI. It is a sink and a write source of the bus and knows nothing of
+// drivers, MQTT or the store beyond the History interface.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/model"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// History answers history queries; the store implements it.
+type History interface {
+	History(ctx context.Context, q model.HistoryQuery) ([]model.Sample, error)
+}
+
+// Options configure a Server.
+type Options struct {
+	Auth        string   // "token" (default), "read-open" or "none"
+	Tokens      []string // accepted bearer tokens
+	MetricsAuth string   // "none" (default) or "token"
+	Version     string
+	Log         *slog.Logger
+	Metrics     prometheus.Registerer // for the api's own metrics; nil → none
+	Gatherer    prometheus.Gatherer   // for /metrics; nil → 404
+	History     History               // nil → history answers 503
+}
+
+// Server is the HTTP side of a gateway; serve its Handler with an http.Server.
+type Server struct {
+	bus       *bus.Bus
+	opts      Options
+	log       *slog.Logger
+	auth      authenticator
+	mux       *http.ServeMux
+	routes    []route
+	requests  *prometheus.CounterVec
+	streams   prometheus.Gauge
+	metrics   http.Handler  // nil when there is no Gatherer
+	heartbeat time.Duration // SSE keep-alive comment interval
+}
+
+// route is one served pattern with its access policy.
+type route struct {
+	pattern string
+	access  access
+	handle  http.HandlerFunc
+}
+
+const (
+	heartbeatInterval = 15 * time.Second
+	writeTimeout      = 30 * time.Second // a device write never holds a request longer
+)
+
+// New validates o and builds a server for b.
+func New(b *bus.Bus, o Options) (*Server, error) {
+	if b == nil {
+		return nil, errors.New("api: bus is nil")
+	}
+	auth, err := newAuthenticator(o.Auth, o.MetricsAuth, o.Tokens)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{bus: b, opts: o, log: o.Log, auth: auth, mux: http.NewServeMux(), heartbeat: heartbeatInterval}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.initMetrics(o.Metrics); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetricsHandler(o.Gatherer, s.log)
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.pattern, s.auth.wrap(rt.access, rt.handle))
+	}
+	return s, nil
+}
+
+// routeTable lists every endpoint; the OpenAPI test checks it against openapi.json.
+func (s *Server) routeTable() []route {
+	return []route{
+		{"GET /api/v1/devices", accessRead, s.handleDevices},
+		{"GET /api/v1/datapoints", accessRead, s.handleDatapoints},
+		{"GET /api/v1/datapoints/{device}/{name}", accessRead, s.handleDatapoint},
+		{"GET /api/v1/datapoints/{device}/{name}/history", accessRead, s.handleHistory},
+		{"PUT /api/v1/datapoints/{device}/{name}/value", accessWrite, s.handleWrite},
+		{"GET /api/v1/stream", accessStream, s.handleStream},
+		{"GET /api/v1/openapi.json", accessOpen, s.handleOpenAPI},
+		{"GET /healthz", accessOpen, s.handleHealth},
+		{"GET /metrics", accessMetrics, s.handleMetrics},
+		{"GET /{$}", accessOpen, s.handleUI},
+	}
+}
+
+// Handler returns the handler serving every endpoint.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
+
+// serve dispatches r, answers unmatched requests with JSON and counts every request.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	rec := &recorder{ResponseWriter: w}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.unmatched(rec, r)
+	} else {
+		s.mux.ServeHTTP(rec, r)
+	}
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	s.requests.WithLabelValues(route, strconv.Itoa(rec.code())).Inc()
+}
+
+// unmatched answers 404 or 405 (with Allow) as JSON instead of the mux's plain text.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	probe := &probeWriter{header: http.Header{}}
+	s.mux.ServeHTTP(probe, r)
+	if probe.status == http.StatusMethodNotAllowed {
+		allow := probe.header.Get("Allow")
+		w.Header().Set("Allow", allow)
+		writeError(w, errorf(http.StatusMethodNotAllowed, "", "method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
+		return
+	}
+	writeError(w, errorf(http.StatusNotFound, "", "no endpoint %s %s", r.Method, r.URL.Path))
+}
+
+// initMetrics creates the api's own metrics and registers them on reg
+// (reusing collectors already registered by an earlier Server).
+func (s *Server) initMetrics(reg prometheus.Registerer) error {
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gridbox_http_requests_total",
+		Help: "HTTP requests by route (mux pattern, or unmatched) and status code.",
+	}, []string{"route", "code"})
+	s.streams = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "gridbox_http_stream_clients",
+		Help: "Clients connected to the live stream /api/v1/stream.",
+	})
+	if reg == nil {
+		return nil
+	}
+	if err := reg.Register(s.requests); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return fmt.Errorf("api: register metrics: %w", err)
+		}
+		s.requests = are.ExistingCollector.(*prometheus.CounterVec)
+	}
+	if err := reg.Register(s.streams); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return fmt.Errorf("api: register metrics: %w", err)
+		}
+		s.streams = are.ExistingCollector.(prometheus.Gauge)
+	}
+	return nil
+}
+
+// recorder remembers the status code written through it.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection (Flush, deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (r *recorder) code() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// probeWriter captures what the mux would answer to an unmatched request.
+type probeWriter struct {
+	header http.Header
+	status int
+}
+
+func (p *probeWriter) Header() http.Header         { return p.header }
+func (p *probeWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (p *probeWriter) WriteHeader(code int)        { p.status = code }
+
+// pathKey returns the {device} and {name} path values of r.
+func pathKey(r *http.Request) (string, string) {
+	return r.PathValue("device"), r.PathValue("name")
+}
+
+// unknownPoint is the 404 for a datapoint address.
+func unknownPoint(device, name string) *httpError {
+	return errorf(http.StatusNotFound, "", "unknown datapoint %s", model.Key(device, name))
+}

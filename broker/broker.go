@@ -1,0 +1,103 @@
+// Package broker runs gridbox's embedded MQTT broker (mochi-mqtt) so the
+// gateway works with zero set-up: the publisher talks to it in-process and
+// other programs connect over TCP.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+)
+
+// Broker is a running embedded MQTT broker with one TCP listener.
+type Broker struct {
+	srv  *mqtt.Server
+	ln   net.Listener
+	once sync.Once
+}
+
+// Start listens on listen (host:port; port 0 picks a free port) and serves
+// MQTT 3.1.1 and 5 clients. Every client may connect, publish and subscribe
+// (allow-all auth): the embedded broker is meant for the local network.
+func Start(listen string, log *slog.Logger) (*Broker, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("embedded broker: listen %s: %w", listen, err)
+	}
+	srv := mqtt.New(&mqtt.Options{
+		InlineClient: true,
+		Logger:       slog.New(quieter{log.Handler()}),
+	})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("embedded broker: auth hook: %w", err)
+	}
+	if err := srv.AddListener(listeners.NewNet("tcp", ln)); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("embedded broker: listener %s: %w", listen, err)
+	}
+	if err := srv.Serve(); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("embedded broker: serve: %w", err)
+	}
+	log.Info("embedded MQTT broker listening", "addr", ln.Addr().String())
+	return &Broker{srv: srv, ln: ln}, nil
+}
+
+// Addr is the host:port a client on this machine can dial; an unspecified
+// listen host (":1883", "0.0.0.0:1883") is reported as 127.0.0.1.
+func (b *Broker) Addr() string {
+	a, ok := b.ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return b.ln.Addr().String()
+	}
+	if a.IP.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", fmt.Sprint(a.Port))
+	}
+	return a.String()
+}
+
+// Server is the mochi server, for in-process (inline client) publishing and
+// subscribing without a TCP hop.
+func (b *Broker) Server() *mqtt.Server { return b.srv }
+
+// Close stops the listener and disconnects every client. It is safe to call
+// more than once.
+func (b *Broker) Close() error {
+	var err error
+	b.once.Do(func() {
+		err = b.srv.Close()
+		if cerr := b.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+			err = fmt.Errorf("embedded broker: close listener: %w", cerr)
+		}
+	})
+	return err
+}
+
+// quieter lowers mochi's log records by one step (info → debug, warn →
+// info, error → warn) so that routine client connects and disconnects do not
+// flood the gateway log.
+type quieter struct{ h slog.Handler }
+
+func (q quieter) Enabled(ctx context.Context, l slog.Level) bool {
+	return q.h.Enabled(ctx, l-4)
+}
+
+func (q quieter) Handle(ctx context.Context, r slog.Record) error {
+	r.Level -= 4
+	return q.h.Handle(ctx, r)
+}
+
+func (q quieter) WithAttrs(as []slog.Attr) slog.Handler { return quieter{q.h.WithAttrs(as)} }
+
+func (q quieter) WithGroup(name string) slog.Handler { return quieter{q.h.WithGroup(name)} }

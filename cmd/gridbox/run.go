@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+
+	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/gateway"
+	"github.com/gridbox/gridbox/profile"
+)
+
+func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
+	fs, lf := newFlags("run", stderr)
+	path := fs.String("c", "gridbox.yaml", "config file")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	cfg, code := loadConfig(*path, stderr)
+	if cfg == nil {
+		return code
+	}
+	if !flagSet(fs, "log-format") {
+		lf.format = cfg.Log.Format
+	}
+	if !flagSet(fs, "log-level") {
+		lf.level = cfg.Log.Level
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "gridbox:", err)
+		return exitUsage
+	}
+	return runGateway(ctx, cfg, log, stderr, nil)
+}
+
+// runGateway starts a gateway, calls started (if any) once it listens, and
+// blocks until ctx is done and everything has stopped.
+func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, stderr io.Writer, started func(*gateway.Gateway)) int {
+	gw, err := gateway.New(cfg, gateway.Options{Version: version, Log: log, Profiles: profile.Builtin()})
+	if err != nil {
+		return reportConfigErr(err, stderr)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := gw.Start(runCtx); err != nil {
+		fmt.Fprintln(stderr, "gridbox:", err)
+		return exitRuntime
+	}
+	if started != nil {
+		started(gw)
+	}
+	<-ctx.Done()
+	log.Info("stopping")
+	cancel()
+	if err := gw.Wait(); err != nil {
+		fmt.Fprintln(stderr, "gridbox:", err)
+		return exitRuntime
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, _ := newFlags("check", stderr)
+	path := fs.String("c", "gridbox.yaml", "config file")
+	if c := parse(fs, args); c >= 0 {
+		return c
+	}
+	cfg, err := config.Load(*path, os.LookupEnv)
+	if cfg == nil {
+		return reportConfigErr(err, stderr)
+	}
+	var errs config.Errors
+	errors.As(err, &errs)
+	var devErrs config.Errors
+	if errors.As(gateway.Check(cfg, gateway.Options{Profiles: profile.Builtin()}), &devErrs) {
+		errs = append(errs, devErrs...)
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return reportConfigErr(errs, stderr)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d devices)\n", *path, len(cfg.Devices))
+	return exitOK
+}
+
+// loadConfig loads a config; on failure it prints every error and returns the exit code.
+func loadConfig(path string, stderr io.Writer) (*config.Config, int) {
+	cfg, err := config.Load(path, os.LookupEnv)
+	if err != nil {
+		return nil, reportConfigErr(err, stderr)
+	}
+	return cfg, exitOK
+}
+
+func reportConfigErr(err error, stderr io.Writer) int {
+	var es config.Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			fmt.Fprintln(stderr, e.Error())
+		}
+		fmt.Fprintf(stderr, "gridbox: %d config error(s)\n", len(es))
+		return exitUsage
+	}
+	fmt.Fprintln(stderr, "gridbox:", err)
+	return exitUsage
+}
+
+// flagSet reports whether a flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			found = true
+		}
+	})
+	return found
+}

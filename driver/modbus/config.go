@@ -1,0 +1,136 @@
+package modbus
+
+import (
+	"time"
+
+	"github.com/gridbox/gridbox/config"
+)
+
+// Config is the configuration of one Modbus device (`driver: modbus`).
+// NewConfig fills in the defaults before the YAML is decoded over it.
+type Config struct {
+	config.DeviceCommon `yaml:",inline"`
+
+	URL          string          `yaml:"url"`           // tcp://host:port, rtu:///dev/ttyUSB0?baud=9600, rtuovertcp://host:port
+	Unit         *int            `yaml:"unit"`          // unit id; nil: the profile's, else 1
+	Profile      string          `yaml:"profile"`       // built-in profile name or file path
+	Registers    []Register      `yaml:"registers"`     // inline registers, added to / replacing the profile's by name
+	Interval     config.Duration `yaml:"interval"`      // poll interval
+	Timeout      config.Duration `yaml:"timeout"`       // per request
+	Retries      int             `yaml:"retries"`       // retries of a failed request
+	Backoff      config.Duration `yaml:"backoff"`       // first retry delay, doubling, capped at interval
+	Pause        config.Duration `yaml:"pause"`         // pause between two requests on the connection
+	Disconnect   bool            `yaml:"disconnect"`    // close the connection after each poll
+	MaxGap       int             `yaml:"max_gap"`       // unused registers a merged read may skip
+	MaxRegisters int             `yaml:"max_registers"` // registers per read, ≤ 125
+	MinWriteGap  config.Duration `yaml:"write_gap"`     // minimum time between two writes to one datapoint
+}
+
+// Defaults of the optional keys.
+const (
+	DefaultInterval     = 5 * time.Second
+	DefaultTimeout      = time.Second
+	DefaultRetries      = 2
+	DefaultBackoff      = 500 * time.Millisecond
+	DefaultMaxGap       = 10
+	DefaultMaxRegisters = maxRegisters
+	DefaultWriteGap     = time.Second
+)
+
+// NewConfig returns a Config with every default filled in.
+func NewConfig() *Config {
+	return &Config{
+		Interval:     config.Duration(DefaultInterval),
+		Timeout:      config.Duration(DefaultTimeout),
+		Retries:      DefaultRetries,
+		Backoff:      config.Duration(DefaultBackoff),
+		MaxGap:       DefaultMaxGap,
+		MaxRegisters: DefaultMaxRegisters,
+		MinWriteGap:  config.Duration(DefaultWriteGap),
+	}
+}
+
+// WriteGap is the minimum time between two writes to one datapoint (flash
+// wear); the bus enforces it.
+func (c *Config) WriteGap() time.Duration { return c.MinWriteGap.D() }
+
+// Validate reports every problem of the config, with key paths relative to
+// the device (like "registers[3].type"). Profile registers are checked in New.
+func (c *Config) Validate() []config.FieldError {
+	var errs []config.FieldError
+	add := func(path, format string, args ...any) { errs = append(errs, config.Errf(path, format, args...)) }
+	if c.URL == "" {
+		add("url", "missing (like tcp://192.168.1.10:502)")
+	} else if t, err := parseURL(c.URL); err != nil {
+		add("url", "%v", err)
+	} else if t.unit >= 0 {
+		add("url", "set the unit id with the unit key, not in the URL")
+	}
+	if c.Unit != nil && (*c.Unit < 0 || *c.Unit > 247) {
+		add("unit", "%d is out of 0..247", *c.Unit)
+	}
+	if c.Profile == "" && len(c.Registers) == 0 {
+		add("registers", "no registers: set profile or registers")
+	}
+	errs = append(errs, c.validateTiming()...)
+	_, rerrs := compileRegisters(c.Registers, "registers")
+	return append(errs, rerrs...)
+}
+
+func (c *Config) validateTiming() []config.FieldError {
+	var errs []config.FieldError
+	add := func(path, format string, args ...any) { errs = append(errs, config.Errf(path, format, args...)) }
+	if c.Interval <= 0 {
+		add("interval", "must be above 0")
+	}
+	if c.Timeout <= 0 {
+		add("timeout", "must be above 0")
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		add("retries", "%d is out of 0..10", c.Retries)
+	}
+	if c.MaxGap < 0 || c.MaxGap > maxRegisters {
+		add("max_gap", "%d is out of 0..%d", c.MaxGap, maxRegisters)
+	}
+	if c.MaxRegisters < 1 || c.MaxRegisters > maxRegisters {
+		add("max_registers", "%d is out of 1..%d", c.MaxRegisters, maxRegisters)
+	}
+	return errs
+}
+
+// unitID returns the configured unit, else the profile's, else 1.
+func (c *Config) unitID(p *Profile) uint8 {
+	switch {
+	case c.Unit != nil:
+		return uint8(*c.Unit)
+	case p != nil && p.Unit != nil:
+		return uint8(*p.Unit)
+	}
+	return 1
+}
+
+// mergeRegisters returns the profile's registers with the inline ones
+// added, an inline register replacing a profile register of the same name.
+func mergeRegisters(profile, inline []Register) []Register {
+	byName := make(map[string]int, len(inline))
+	for i, r := range inline {
+		byName[r.Name] = i
+	}
+	out := make([]Register, 0, len(profile)+len(inline))
+	for _, r := range profile {
+		if _, replaced := byName[r.Name]; !replaced {
+			out = append(out, r)
+		}
+	}
+	return append(out, inline...)
+}
+
+// backoff returns the delay before retry n (0-based): backoff doubling,
+// capped at the interval.
+func (c *Config) backoff(n int) time.Duration {
+	d := c.Backoff.D()
+	for i := 0; i < n && d < c.Interval.D(); i++ {
+		d *= 2
+	}
+	return min(d, c.Interval.D())
+}

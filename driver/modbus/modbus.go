@@ -1,0 +1,175 @@
+// Package modbus is gridbox's Modbus driver (TCP, RTU, RTU over TCP): it
+// polls register maps from profiles or inline config, merges neighbouring
+// registers into few reads, decodes them into datapoint values and writes
+// actuators with read-back. Devices behind one URL share one connection.
+package modbus
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/driver"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Driver is the Modbus driver of one gateway: it owns the connection pool
+// and the metric vectors shared by its devices.
+type Driver struct {
+	pool *Pool
+
+	mu      sync.Mutex
+	metrics map[prometheus.Registerer]*metrics
+}
+
+// New returns a driver with an empty connection pool.
+func New() *Driver {
+	return &Driver{pool: NewPool(), metrics: map[prometheus.Registerer]*metrics{}}
+}
+
+// Factory returns the driver's factory for the gateway's driver table.
+func (d *Driver) Factory() driver.Factory {
+	return driver.Factory{
+		NewConfig: func() driver.Config { return NewConfig() },
+		New:       d.NewDevice,
+	}
+}
+
+// Close closes every connection of the driver's pool.
+func (d *Driver) Close() error { return d.pool.Close() }
+
+// NewDevice builds a device from a validated *Config: it loads the profile
+// through env.Profiles, merges the inline registers and joins the shared
+// connection of the device's URL.
+func (d *Driver) NewDevice(c driver.Config, env driver.Env) (driver.Device, error) {
+	cfg, ok := c.(*Config)
+	if !ok {
+		return nil, fmt.Errorf("modbus: config is %T, want *modbus.Config", c)
+	}
+	var prof *Profile
+	if cfg.Profile != "" {
+		if env.Profiles == nil {
+			return nil, fmt.Errorf("profile %q: no profile source", cfg.Profile)
+		}
+		data, src, err := env.Profiles.Load(cfg.Profile)
+		if err != nil {
+			return nil, fmt.Errorf("profile %q: %w", cfg.Profile, err)
+		}
+		if prof, err = ParseProfile(data, src); err != nil {
+			return nil, err
+		}
+	}
+	regs := cfg.Registers
+	if prof != nil {
+		regs = mergeRegisters(prof.Registers, cfg.Registers)
+	}
+	fields, errs := compileRegisters(regs, "registers")
+	if len(errs) > 0 {
+		return nil, config.Errors(errs)
+	}
+	t, err := parseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	log := env.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	dev := newDevice(cfg, fields, d.pool.conn(t, cfg.Timeout.D(), cfg.Pause.D()), cfg.unitID(prof), log)
+	dev.m = d.metricsFor(env.Metrics).forDevice(cfg.ID)
+	return dev, nil
+}
+
+// metricsFor returns the metric vectors registered with reg, creating them once.
+func (d *Driver) metricsFor(reg prometheus.Registerer) *metrics {
+	if reg == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if m, ok := d.metrics[reg]; ok {
+		return m
+	}
+	m := newMetrics(reg)
+	d.metrics[reg] = m
+	return m
+}
+
+// metrics are the driver's Prometheus vectors.
+type metrics struct {
+	pollDuration *prometheus.HistogramVec
+	requests     *prometheus.CounterVec
+	errors       *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	return &metrics{
+		pollDuration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gridbox_poll_duration_seconds",
+			Help:    "Duration of one poll of a device.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"device"})),
+		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gridbox_modbus_requests_total",
+			Help: "Modbus requests sent, by device.",
+		}, []string{"device"})),
+		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gridbox_modbus_errors_total",
+			Help: "Modbus errors by device and kind (timeout, exception, io, decode).",
+		}, []string{"device", "kind"})),
+	}
+}
+
+// register registers c, or returns the collector already registered under
+// the same name (several drivers may share one registry).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
+
+// devMetrics are one device's metrics; the zero value counts nothing.
+type devMetrics struct {
+	poll     prometheus.Observer
+	requests prometheus.Counter
+	errors   *prometheus.CounterVec
+	device   string
+}
+
+func (m *metrics) forDevice(id string) devMetrics {
+	if m == nil {
+		return devMetrics{}
+	}
+	return devMetrics{
+		poll:     m.pollDuration.WithLabelValues(id),
+		requests: m.requests.WithLabelValues(id),
+		errors:   m.errors,
+		device:   id,
+	}
+}
+
+func (m devMetrics) observePoll(seconds float64) {
+	if m.poll != nil {
+		m.poll.Observe(seconds)
+	}
+}
+
+func (m devMetrics) request() {
+	if m.requests != nil {
+		m.requests.Inc()
+	}
+}
+
+func (m devMetrics) error(kind string) {
+	if m.errors != nil {
+		m.errors.WithLabelValues(m.device, kind).Inc()
+	}
+}

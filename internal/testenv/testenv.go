@@ -1,0 +1,51 @@
+// Package testenv decides what a test does when an outside peer (a program
+// or a service) is missing: skip on a developer machine, fail in CI, where
+// GRIDBOX_REQUIRE_SERVICES=1 is set — a skipped integration test is not a
+// passed one.
+package testenv
+
+import (
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// Required reports whether missing peers must fail tests.
+func Required() bool { return os.Getenv("GRIDBOX_REQUIRE_SERVICES") == "1" }
+
+// Missing skips the test, or fails it when peers are required.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("required peer missing (GRIDBOX_REQUIRE_SERVICES=1): "+format, args...)
+	}
+	t.Skipf("peer missing: "+format, args...)
+}
+
+// Tool returns the path of a program, looking in /usr/sbin too.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin/", "/usr/local/sbin/", "/sbin/"} {
+		if _, err := os.Stat(dir + name); err == nil {
+			return dir + name
+		}
+	}
+	Missing(t, "program %s is not installed", name)
+	return ""
+}
+
+// Service checks that something listens on addr (host:port).
+func Service(t testing.TB, name, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		Missing(t, "%s at %s: %v", name, addr, err)
+		return
+	}
+	c.Close()
+}

@@ -1,0 +1,139 @@
+package mqtt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/model"
+)
+
+// setRequest is one write received on <prefix>/<device>/<name>/set.
+type setRequest struct {
+	device, name string
+	payload      []byte
+}
+
+// onMessage is the transport hook for /set messages. It never blocks: a
+// retained message is ignored and counted, anything else is queued for the
+// write workers or, when the queue is full, answered "busy".
+func (p *Publisher) onMessage(m message) {
+	device, name, ok := p.parseSetTopic(m.topic)
+	if !ok {
+		p.log.Debug("ignored message on unexpected topic", "topic", m.topic)
+		return
+	}
+	if m.retained {
+		p.m.writes.WithLabelValues(writeRetained).Inc()
+		if !p.retainLog.Swap(true) {
+			p.log.Warn("retained /set message ignored (logged once; clear it with an empty retained message)",
+				"device", device, "datapoint", name, "topic", m.topic)
+		}
+		return
+	}
+	req := setRequest{device: device, name: name, payload: bytes.Clone(m.payload)}
+	select {
+	case <-p.done:
+		return
+	case p.writes <- req:
+		return
+	default:
+	}
+	p.m.writes.WithLabelValues(writeBusy).Inc()
+	select {
+	case p.busy <- req:
+	default: // even the busy answers are backed up; counted above
+	}
+	p.log.Warn("write queue full; answered busy", "device", device, "datapoint", name)
+}
+
+// parseSetTopic splits <prefix>/<device>/<name>/set.
+func (p *Publisher) parseSetTopic(topic string) (device, name string, ok bool) {
+	rest, ok := strings.CutPrefix(topic, p.o.Prefix+"/")
+	if !ok {
+		return "", "", false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[2] != "set" || parts[0] == "" || parts[1] == "" {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
+}
+
+// writeWorker applies queued writes until ctx is done.
+func (p *Publisher) writeWorker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case req := <-p.writes:
+			p.answer(req, p.apply(ctx, req))
+		}
+	}
+}
+
+// busyWorker answers writes that found the queue full.
+func (p *Publisher) busyWorker(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case req := <-p.busy:
+			p.answer(req, writeResult{Error: "busy"})
+		}
+	}
+}
+
+// apply decodes and performs one write through the bus, which validates it
+// (kind, format, limits, rate limit) before any device sees it.
+func (p *Publisher) apply(ctx context.Context, req setRequest) writeResult {
+	log := p.log.With("device", req.device, "datapoint", req.name)
+	v, err := model.ParseWrite(req.payload)
+	if err != nil {
+		p.m.writes.WithLabelValues(writeRejected).Inc()
+		log.Info("write rejected", "err", err)
+		return writeResult{Error: err.Error()}
+	}
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	got, err := p.bus.Write(wctx, req.device, req.name, v)
+	cancel()
+	if err != nil {
+		result := p.classify(req, v, err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within %s: %w", writeTimeout, err)
+		}
+		p.m.writes.WithLabelValues(result).Inc()
+		log.Warn("write "+result, "value", v, "err", err)
+		return writeResult{Error: err.Error()}
+	}
+	p.m.writes.WithLabelValues(writeOK).Inc()
+	log.Info("write applied", "value", v, "read_back", got)
+	return writeResult{OK: true, Value: got, Time: model.NowMs()}
+}
+
+// classify tells a rejected write (never reached the device) from a failed one.
+func (p *Publisher) classify(req setRequest, v any, err error) string {
+	var re *model.RangeError
+	switch {
+	case errors.Is(err, bus.ErrUnknown), errors.Is(err, bus.ErrRateLimited), errors.Is(err, bus.ErrNoWriter),
+		errors.Is(err, model.ErrNotWritable), errors.As(err, &re):
+		return writeRejected
+	}
+	if d, _, _, ok := p.bus.Datapoint(req.device, req.name); ok {
+		if _, cerr := d.CheckWrite(v); cerr != nil {
+			return writeRejected
+		}
+	}
+	return writeFailed
+}
+
+// answer publishes the result on <prefix>/<device>/<name>/set/result (QoS 1, not retained).
+func (p *Publisher) answer(req setRequest, r writeResult) {
+	topic := p.o.Prefix + "/" + req.device + "/" + req.name + "/set/result"
+	if err := p.send(topic, encodeResult(r), 1, false); err != nil {
+		p.log.Warn("write result not published", "device", req.device, "datapoint", req.name, "err", err)
+	}
+}

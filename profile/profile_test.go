@@ -1,0 +1,155 @@
+package profile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// register mirrors driver/modbus.Register (YAML keys) so the strict decode
+// below rejects any key the driver would not know.
+type register struct {
+	Name        string         `yaml:"name"`
+	Table       string         `yaml:"table"`
+	Address     uint16         `yaml:"address"`
+	Type        string         `yaml:"type"`
+	Order       string         `yaml:"order"`
+	Length      uint16         `yaml:"length"`
+	Bit         *uint8         `yaml:"bit"`
+	Mask        uint64         `yaml:"mask"`
+	Shift       uint8          `yaml:"shift"`
+	Scale       float64        `yaml:"scale"`
+	Offset      float64        `yaml:"offset"`
+	Map         map[string]any `yaml:"map"`
+	Kind        string         `yaml:"kind"`
+	Format      string         `yaml:"format"`
+	Unit        string         `yaml:"unit"`
+	Min         *float64       `yaml:"min"`
+	Max         *float64       `yaml:"max"`
+	Allowed     []any          `yaml:"allowed"`
+	Description string         `yaml:"description"`
+	Role        string         `yaml:"role"`
+}
+
+// profileDoc mirrors the profile schema.
+type profileDoc struct {
+	Name        string     `yaml:"name"`
+	Driver      string     `yaml:"driver"`
+	Description string     `yaml:"description"`
+	Sign        string     `yaml:"sign"`
+	Unit        *int       `yaml:"unit"`
+	Registers   []register `yaml:"registers"`
+}
+
+// loadStrict loads a built-in profile and decodes it with known keys only.
+func loadStrict(t *testing.T, name string) profileDoc {
+	t.Helper()
+	data, src, err := Builtin().Load(name)
+	if err != nil {
+		t.Fatalf("Load(%q): %v", name, err)
+	}
+	var doc profileDoc
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("%s: strict decode: %v", src, err)
+	}
+	return doc
+}
+
+// words is the number of registers a value of type typ occupies.
+func words(typ string) int {
+	switch typ {
+	case "int32", "uint32", "float32":
+		return 2
+	case "int64", "uint64", "float64":
+		return 4
+	default:
+		return 1
+	}
+}
+
+func TestNamesAreUniqueSlugs(t *testing.T) {
+	names := Builtin().Names()
+	want := []string{"demo-room", "janitza-umg96rm", "sma-stp"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("Names() = %v, want %v", names, want)
+	}
+	slugRE := regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	for _, n := range names {
+		if !slugRE.MatchString(n) {
+			t.Errorf("profile name %q is not a slug", n)
+		}
+	}
+}
+
+func TestBuiltinProfilesParseStrictly(t *testing.T) {
+	validTables := map[string]bool{"": true, "holding": true, "input": true}
+	snakeRE := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	for _, name := range Builtin().Names() {
+		t.Run(name, func(t *testing.T) {
+			doc := loadStrict(t, name)
+			if doc.Name != name || doc.Driver != "modbus" || doc.Description == "" || doc.Sign == "" || doc.Unit == nil {
+				t.Fatalf("header = name %q driver %q description %q sign %q unit %v; want all set, name %q, driver modbus",
+					doc.Name, doc.Driver, doc.Description, doc.Sign, doc.Unit, name)
+			}
+			used := map[string]string{} // table/address -> datapoint
+			seen := map[string]bool{}
+			for _, r := range doc.Registers {
+				if !snakeRE.MatchString(r.Name) || seen[r.Name] {
+					t.Errorf("datapoint name %q is not snake_case or not unique", r.Name)
+				}
+				seen[r.Name] = true
+				if !validTables[r.Table] {
+					t.Errorf("%s: table %q", r.Name, r.Table)
+				}
+				for a := range words(r.Type) {
+					key := fmt.Sprintf("%s/%d", r.Table, int(r.Address)+a)
+					if other, ok := used[key]; ok {
+						t.Errorf("%s overlaps %s at %s", r.Name, other, key)
+					}
+					used[key] = r.Name
+				}
+			}
+		})
+	}
+}
+
+func TestLoadFilePath(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "mine.yaml")
+	content := []byte("name: mine\ndriver: modbus\n")
+	if err := os.WriteFile(p, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, src, err := Builtin().Load(p)
+	if err != nil || src != p || !bytes.Equal(data, content) {
+		t.Fatalf("Load(%q) = %q, %q, %v; want the file content and its path", p, data, src, err)
+	}
+}
+
+func TestLoadBuiltinSource(t *testing.T) {
+	_, src, err := Builtin().Load("sma-stp")
+	if err != nil || src != "builtin/sma-stp.yaml" {
+		t.Fatalf("Load(sma-stp) source = %q, %v; want builtin/sma-stp.yaml", src, err)
+	}
+}
+
+func TestLoadUnknownNamesBuiltins(t *testing.T) {
+	for _, name := range []string{"no-such-profile", "", filepath.Join(t.TempDir(), "missing.yaml")} {
+		_, _, err := Builtin().Load(name)
+		if err == nil {
+			t.Fatalf("Load(%q): no error", name)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, name) || !strings.Contains(msg, "demo-room, janitza-umg96rm, sma-stp") {
+			t.Errorf("Load(%q) error %q: want the name and the list of built-in profiles", name, msg)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package profile
+
+import (
+	"reflect"
+	"testing"
+)
+
+// point is what the reference (shared/reference/devices.md) fixes about a
+// datapoint of a built-in profile.
+type point struct {
+	name, table string
+	address     uint16
+	typ, kind   string
+	unit, role  string
+	scale       float64
+}
+
+// expected returns the datapoints of each built-in profile as the
+// reference gives them, in profile order.
+func expected() map[string][]point {
+	return map[string][]point{
+		"demo-room": {
+			{"temperature", "input", 1, "float16", "sensor", "°C", "", 0},
+			{"setpoint", "holding", 1, "float16", "actuator", "°C", "", 0},
+		},
+		"sma-stp": {
+			{"device_class", "holding", 30051, "uint32", "", "", "", 0},
+			{"device_type", "holding", 30053, "uint32", "", "", "", 0},
+			{"serial_number", "holding", 30057, "uint32", "", "", "", 0},
+			{"status", "holding", 30201, "uint32", "", "", "", 0},
+			{"energy_total", "holding", 30529, "uint32", "", "Wh", "", 0},
+			{"ac_power", "holding", 30775, "int32", "", "W", "pv_power", 0},
+			{"ac_power_l1", "holding", 30777, "int32", "", "W", "", 0},
+			{"ac_power_l2", "holding", 30779, "int32", "", "W", "", 0},
+			{"ac_power_l3", "holding", 30781, "int32", "", "W", "", 0},
+			{"voltage_l1", "holding", 30783, "uint32", "", "V", "", 0.01},
+			{"voltage_l2", "holding", 30785, "uint32", "", "V", "", 0.01},
+			{"voltage_l3", "holding", 30787, "uint32", "", "V", "", 0.01},
+			{"frequency", "holding", 30803, "uint32", "", "Hz", "", 0.01},
+			{"temperature", "holding", 30953, "int32", "", "°C", "", 0.1},
+		},
+		"janitza-umg96rm": {
+			{"voltage_l1", "input", 19000, "float32", "", "V", "", 0},
+			{"voltage_l2", "input", 19002, "float32", "", "V", "", 0},
+			{"voltage_l3", "input", 19004, "float32", "", "V", "", 0},
+			{"voltage_l1_l2", "input", 19006, "float32", "", "V", "", 0},
+			{"voltage_l2_l3", "input", 19008, "float32", "", "V", "", 0},
+			{"voltage_l3_l1", "input", 19010, "float32", "", "V", "", 0},
+			{"current_l1", "input", 19012, "float32", "", "A", "", 0},
+			{"current_l2", "input", 19014, "float32", "", "A", "", 0},
+			{"current_l3", "input", 19016, "float32", "", "A", "", 0},
+			{"current_n", "input", 19018, "float32", "", "A", "", 0},
+			{"ac_power_l1", "input", 19020, "float32", "", "W", "", 0},
+			{"ac_power_l2", "input", 19022, "float32", "", "W", "", 0},
+			{"ac_power_l3", "input", 19024, "float32", "", "W", "", 0},
+			{"ac_power", "input", 19026, "float32", "", "W", "grid_power", 0},
+			{"frequency", "input", 19050, "float32", "", "Hz", "", 0},
+			{"energy_import", "input", 19068, "float32", "", "Wh", "", 0},
+			{"energy_export", "input", 19076, "float32", "", "Wh", "", 0},
+		},
+	}
+}
+
+func TestProfilesMatchReference(t *testing.T) {
+	for name, want := range expected() {
+		t.Run(name, func(t *testing.T) {
+			doc := loadStrict(t, name)
+			got := make([]point, 0, len(doc.Registers))
+			for _, r := range doc.Registers {
+				got = append(got, point{r.Name, r.Table, r.Address, r.Type, r.Kind, r.Unit, r.Role, r.Scale})
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("datapoints differ from the reference\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+	if len(expected()) != len(Builtin().Names()) {
+		t.Errorf("reference table covers %d profiles, library has %v", len(expected()), Builtin().Names())
+	}
+}
+
+func TestDefaultUnits(t *testing.T) {
+	for name, unit := range map[string]int{"demo-room": 1, "sma-stp": 3, "janitza-umg96rm": 1} {
+		if doc := loadStrict(t, name); doc.Unit == nil || *doc.Unit != unit {
+			t.Errorf("%s: unit = %v, want %d", name, doc.Unit, unit)
+		}
+	}
+}
+
+func TestDemoRoomEncodingAndLimits(t *testing.T) {
+	doc := loadStrict(t, "demo-room")
+	for _, r := range doc.Registers {
+		if r.Order != "BA" || r.Format != "continuous_numeric" {
+			t.Errorf("%s: order %q format %q, want BA continuous_numeric", r.Name, r.Order, r.Format)
+		}
+	}
+	sp := doc.Registers[1]
+	if sp.Min == nil || sp.Max == nil || *sp.Min != 15 || *sp.Max != 30 {
+		t.Errorf("setpoint limits = %v..%v, want 15..30", sp.Min, sp.Max)
+	}
+}
+
+// TestSMASentinels: every int32 maps 0x80000000 and every uint32 maps
+// 0xFFFFFFFF to null ("not available").
+func TestSMASentinels(t *testing.T) {
+	sentinel := map[string]string{"int32": "0x80000000", "uint32": "0xFFFFFFFF"}
+	for _, r := range loadStrict(t, "sma-stp").Registers {
+		key := sentinel[r.Type]
+		v, ok := r.Map[key]
+		if !ok || v != nil || len(r.Map) != 1 {
+			t.Errorf("%s (%s): map = %v, want {%q: null}", r.Name, r.Type, r.Map, key)
+		}
+	}
+}
+
+func TestSMAStatusAllowed(t *testing.T) {
+	for _, r := range loadStrict(t, "sma-stp").Registers {
+		if r.Name != "status" {
+			continue
+		}
+		want := []any{35, 303, 307, 455}
+		if r.Format != "discrete_numeric" || !reflect.DeepEqual(r.Allowed, want) {
+			t.Errorf("status: format %q allowed %v, want discrete_numeric %v", r.Format, r.Allowed, want)
+		}
+		return
+	}
+	t.Fatal("sma-stp has no status datapoint")
+}

@@ -1,0 +1,220 @@
+// Package sim runs simulated devices as real Modbus TCP servers, one per
+// built-in profile, so that the unchanged driver (and any Modbus master such
+// as mbpoll) can be tested and demonstrated without hardware.
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/simonvetter/modbus"
+)
+
+const (
+	// tick is the period of the simulated dynamics.
+	tick = time.Second
+	// maxStep caps one dynamics step, so a stalled process does not jump.
+	maxStep = 10 * time.Second
+	// bindAttempts is how often a free port is picked when port 0 is asked for.
+	bindAttempts = 5
+	// errNoUnit answers requests for a unit id the simulator is not (as a
+	// Modbus TCP gateway answers for an absent target: exception 0x0B).
+	errNoUnit = modbus.ErrGWTargetFailedToRespond
+)
+
+// Names lists the simulators, one per built-in profile, sorted.
+func Names() []string {
+	return []string{"demo-room", "janitza-umg96rm", "sma-stp"}
+}
+
+// newDevice makes the device model of a simulator and its default unit id.
+func newDevice(name string) (device, uint8, error) {
+	switch name {
+	case "demo-room":
+		return newRoom(), 1, nil
+	case "sma-stp":
+		return newSMA(), 3, nil
+	case "janitza-umg96rm":
+		return newJanitza(), 1, nil
+	}
+	return nil, 0, fmt.Errorf("unknown simulator %q (available: %s)", name, strings.Join(Names(), ", "))
+}
+
+// Server is one running simulated device.
+type Server struct {
+	name     string
+	addr     string
+	unit     uint8
+	log      *slog.Logger
+	ms       *modbus.ModbusServer
+	requests atomic.Uint64
+
+	mu  sync.Mutex // guards dev (the register image and its state)
+	dev device
+
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when run has stopped everything
+	stopErr error         // set by run before done is closed
+}
+
+// Start runs simulator name as a Modbus TCP server on listen (host:port;
+// port 0 picks a free port) answering unit (0 = the profile's default). It
+// runs until ctx is done or Close is called. log may be nil.
+func Start(ctx context.Context, name, listen string, unit uint8, log *slog.Logger) (*Server, error) {
+	return start(ctx, name, listen, unit, log, tick)
+}
+
+// start is Start with the dynamics period; every 0 means no dynamics (tests
+// call step themselves).
+func start(ctx context.Context, name, listen string, unit uint8, lg *slog.Logger, every time.Duration) (*Server, error) {
+	dev, def, err := newDevice(name)
+	if err != nil {
+		return nil, err
+	}
+	if unit == 0 {
+		unit = def
+	}
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{name: name, unit: unit, log: lg, dev: dev, done: make(chan struct{})}
+	if err := s.listen(listen); err != nil {
+		return nil, fmt.Errorf("simulator %s on %s: %w", name, listen, err)
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	go s.run(ctx, every)
+	lg.Info("simulator listening", "profile", name, "addr", s.addr, "unit", unit)
+	return s, nil
+}
+
+// listen binds the Modbus server; for port 0 it picks a free port first
+// (the library cannot report the port it bound) and retries if another
+// process takes that port in between.
+func (s *Server) listen(listen string) error {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return err
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port %q: want 0..65535", port)
+	}
+	attempts := 1
+	if port == "0" {
+		attempts = bindAttempts
+	}
+	for i := range attempts {
+		p := port
+		if port == "0" {
+			if p, err = freePort(host); err != nil {
+				return err
+			}
+		}
+		if err = s.bind(net.JoinHostPort(host, p)); err == nil {
+			return nil
+		}
+		s.log.Debug("bind failed", "attempt", i+1, "err", err)
+	}
+	return err
+}
+
+// bind starts the library's server on addr.
+func (s *Server) bind(addr string) error {
+	ms, err := modbus.NewServer(&modbus.ServerConfiguration{
+		URL:        "tcp://" + addr,
+		Timeout:    2 * time.Minute,
+		MaxClients: 32,
+		Logger:     log.New(libLog{s.log}, "", 0),
+	}, handler{s})
+	if err != nil {
+		return err
+	}
+	if err := ms.Start(); err != nil {
+		return err
+	}
+	s.ms, s.addr = ms, addr
+	return nil
+}
+
+// freePort returns a TCP port on host that nothing listened on a moment ago.
+func freePort(host string) (string, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	return port, err
+}
+
+// run advances the dynamics every period until ctx is done, then stops the
+// Modbus server (its listener and every client connection).
+func (s *Server) run(ctx context.Context, every time.Duration) {
+	defer close(s.done)
+	var ticks <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		ticks = t.C
+	}
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			s.stopErr = s.ms.Stop()
+			s.log.Info("simulator stopped", "profile", s.name, "addr", s.addr, "requests", s.Requests())
+			return
+		case now := <-ticks:
+			s.step(min(now.Sub(last), maxStep))
+			last = now
+		}
+	}
+}
+
+// step advances the device model by dt under the image lock.
+func (s *Server) step(dt time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dev.step(dt)
+}
+
+// Addr returns the host:port the simulator listens on.
+func (s *Server) Addr() string { return s.addr }
+
+// Requests returns how many Modbus requests the simulator has received.
+func (s *Server) Requests() uint64 { return s.requests.Load() }
+
+// Close stops the dynamics and the Modbus server and closes every client
+// connection; it is safe to call more than once.
+func (s *Server) Close() error {
+	s.cancel()
+	<-s.done
+	if s.stopErr != nil {
+		return fmt.Errorf("simulator %s: stop: %w", s.name, s.stopErr)
+	}
+	return nil
+}
+
+// libLog forwards the Modbus library's log lines to slog at their level.
+type libLog struct{ log *slog.Logger }
+
+// Write logs one line of the library ("prefix [warn]: message").
+func (w libLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelDebug
+	switch {
+	case strings.Contains(msg, "[error]:"):
+		level = slog.LevelError
+	case strings.Contains(msg, "[warn]:"):
+		level = slog.LevelWarn
+	}
+	w.log.Log(context.Background(), level, msg)
+	return len(p), nil
+}

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gridbox/gridbox/model"
+)
+
+// MaxRows caps one History answer. A query without Limit whose answer would
+// be longer fails with a QueryError on "limit" instead of being truncated
+// silently; a Limit above MaxRows is refused the same way.
+const MaxRows = 100_000
+
+// QueryError is a history query that cannot be answered as asked. Field names
+// the query parameter at fault (from, to, interval, agg, limit) so the API can
+// answer 400 with {"error": Msg, "field": Field}.
+type QueryError struct {
+	Field string
+	Msg   string
+}
+
+// Error returns the message, which starts with the field's name.
+func (e *QueryError) Error() string { return e.Msg }
+
+// LastValues returns the newest stored value of every datapoint, sorted by
+// device and name, to restore the bus's last values at start.
+func (s *Store) LastValues(ctx context.Context) ([]model.Value, error) {
+	const q = `SELECT d.device, d.name, s.ts, s.num, s.txt, s.kind, s.q
+		FROM datapoints d JOIN samples s
+		  ON s.dp = d.id AND s.ts = (SELECT max(ts) FROM samples WHERE dp = d.id)
+		ORDER BY d.device, d.name`
+	rows, err := s.rdb.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("store: last values: %w", err)
+	}
+	defer rows.Close()
+	out := []model.Value{}
+	for rows.Next() {
+		var v model.Value
+		var c cols
+		if err := rows.Scan(&v.Device, &v.Name, &v.Time, &c.num, &c.txt, &c.kind, &c.q); err != nil {
+			return nil, fmt.Errorf("store: last values: %w", err)
+		}
+		v.Value, v.Quality = c.value(), c.quality()
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: last values: %w", err)
+	}
+	return out, nil
+}
+
+// History answers q: raw values ordered by time when q.Interval is 0,
+// otherwise one aggregated sample per non-empty bucket (see aggSQL).
+// An unknown datapoint gives an empty answer. Bad queries fail with a
+// *QueryError.
+func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Sample, error) {
+	if err := checkQuery(q); err != nil {
+		return nil, err
+	}
+	id, ok := s.ids.get(dpKey{q.Device, q.Name})
+	if !ok {
+		return []model.Sample{}, nil
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = MaxRows + 1 // one more to tell "exactly MaxRows" from "too many"
+	}
+	var out []model.Sample
+	var err error
+	if q.Interval == 0 {
+		out, err = s.raw(ctx, id, q.From, q.To, limit)
+	} else {
+		out, err = s.aggregate(ctx, id, q, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: history of %s: %w", model.Key(q.Device, q.Name), err)
+	}
+	if q.Limit == 0 && len(out) > MaxRows {
+		return nil, &QueryError{Field: "limit", Msg: fmt.Sprintf(
+			"limit: answer has more than %d samples; narrow from/to, use a larger interval or set limit", MaxRows)}
+	}
+	return out, nil
+}
+
+// checkQuery validates q with model's Check and the store's own limits.
+func checkQuery(q model.HistoryQuery) error {
+	if err := q.Check(); err != nil {
+		return &QueryError{Field: fieldOf(err.Error()), Msg: err.Error()}
+	}
+	switch {
+	case q.Limit < 0:
+		return &QueryError{Field: "limit", Msg: fmt.Sprintf("limit %d is negative", q.Limit)}
+	case q.Limit > MaxRows:
+		return &QueryError{Field: "limit", Msg: fmt.Sprintf("limit %d is above the maximum %d", q.Limit, MaxRows)}
+	case q.Interval%time.Millisecond != 0:
+		return &QueryError{Field: "interval", Msg: fmt.Sprintf("interval %s is not a whole number of milliseconds", q.Interval)}
+	}
+	return nil
+}
+
+// fieldOf takes the field from a model.HistoryQuery.Check message, which
+// starts with the field's name ("to 5 is before from 9").
+func fieldOf(msg string) string {
+	f, _, _ := strings.Cut(msg, " ")
+	switch f {
+	case "from", "to", "interval", "agg", "limit":
+		return f
+	}
+	return "query"
+}
+
+func (s *Store) raw(ctx context.Context, id, from, to int64, limit int) ([]model.Sample, error) {
+	const q = `SELECT ts, num, txt, kind, q FROM samples
+		WHERE dp = ? AND ts BETWEEN ? AND ? ORDER BY ts LIMIT ?`
+	rows, err := s.rdb.QueryContext(ctx, q, id, from, to, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.Sample{}
+	for rows.Next() {
+		var smp model.Sample
+		var c cols
+		if err := rows.Scan(&smp.Time, &c.num, &c.txt, &c.kind, &c.q); err != nil {
+			return nil, err
+		}
+		smp.Value, smp.Quality = c.value(), c.quality()
+		out = append(out, smp)
+	}
+	return out, rows.Err()
+}
+
+// aggSQL is the select expression of each aggregation. first and last use
+// SQLite's bare-column rule: with a single min()/max() aggregate, num is
+// taken from the row holding the minimum/maximum ts of the bucket.
+var aggSQL = map[string]string{
+	"mean":  "avg(num)",
+	"min":   "min(num)",
+	"max":   "max(num)",
+	"sum":   "sum(num)",
+	"count": "count(num)",
+	"first": "num, min(ts)",
+	"last":  "num, max(ts)",
+}
+
+// aggregate groups good numeric values into buckets starting at
+// floor(ts / interval) × interval ms; empty buckets produce no row.
+func (s *Store) aggregate(ctx context.Context, id int64, q model.HistoryQuery, limit int) ([]model.Sample, error) {
+	iv := q.Interval.Milliseconds()
+	// The bucket expression floors also for negative timestamps.
+	query := fmt.Sprintf(`SELECT b, %s FROM (
+			SELECT ts - (((ts %% ?1) + ?1) %% ?1) AS b, ts, num FROM samples
+			WHERE dp = ?2 AND ts BETWEEN ?3 AND ?4 AND q = %d AND kind = %d AND num IS NOT NULL)
+		GROUP BY b ORDER BY b LIMIT ?5`, aggSQL[q.Agg], qGood, kindNumber)
+	rows, err := s.rdb.QueryContext(ctx, query, iv, id, q.From, q.To, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []model.Sample{}
+	for rows.Next() {
+		var b int64
+		var v float64
+		dest := []any{&b, &v}
+		if q.Agg == "first" || q.Agg == "last" {
+			dest = append(dest, new(int64))
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out = append(out, model.Sample{Time: b, Value: v, Quality: model.Good})
+	}
+	return out, rows.Err()
+}
+
+// cols are the stored columns of one value.
+type cols struct {
+	num  sql.NullFloat64
+	txt  sql.NullString
+	kind int64
+	q    int64
+}
+
+// value rebuilds the JSON-typed value. A number stored as NULL was NaN,
+// which JSON cannot carry; it comes back as null.
+func (c *cols) value() any {
+	switch c.kind {
+	case kindNumber:
+		if c.num.Valid {
+			return c.num.Float64
+		}
+	case kindString:
+		return c.txt.String
+	case kindBool:
+		return c.num.Float64 != 0
+	}
+	return nil
+}
+
+func (c *cols) quality() model.Quality {
+	switch c.q {
+	case qStale:
+		return model.Stale
+	case qBad:
+		return model.Bad
+	}
+	return model.Good
+}

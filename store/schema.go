@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+)
+
+// schemaVersion is the newest schema this code writes (PRAGMA user_version).
+const schemaVersion = 1
+
+// migrations[i] brings the schema from version i to i+1. Each is idempotent
+// and runs in its own transaction together with the user_version bump.
+var migrations = [schemaVersion]string{
+	`CREATE TABLE IF NOT EXISTS datapoints (
+		id     INTEGER PRIMARY KEY,
+		device TEXT NOT NULL,
+		name   TEXT NOT NULL,
+		UNIQUE (device, name)
+	);
+	CREATE TABLE IF NOT EXISTS samples (
+		dp   INTEGER NOT NULL,
+		ts   INTEGER NOT NULL,
+		num  REAL,
+		txt  TEXT,
+		kind INTEGER NOT NULL,
+		q    INTEGER NOT NULL,
+		PRIMARY KEY (dp, ts)
+	) WITHOUT ROWID;`,
+}
+
+// Value kinds stored in samples.kind: they keep the JSON type of a value.
+const (
+	kindNull   = 0
+	kindNumber = 1
+	kindString = 2
+	kindBool   = 3
+)
+
+// Quality codes stored in samples.q.
+const (
+	qGood  = 0
+	qStale = 1
+	qBad   = 2
+)
+
+// migrate applies every missing migration and refuses a newer schema.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("schema version %d is newer than this gridbox supports (%d)", v, schemaVersion)
+	}
+	for ; v < schemaVersion; v++ {
+		if err := migrateOne(ctx, db, v); err != nil {
+			return fmt.Errorf("migrate schema %d→%d: %w", v, v+1, err)
+		}
+	}
+	return nil
+}
+
+func migrateOne(ctx context.Context, db *sql.DB, from int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrations[from]); err != nil {
+		return err
+	}
+	// PRAGMA takes no parameters; the value is an int constant.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", from+1)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// dpKey addresses a datapoint without building a "<device>/<name>" string.
+type dpKey struct{ device, name string }
+
+// idCache maps datapoints to their integer ids in the datapoints table.
+type idCache struct {
+	mu sync.RWMutex
+	m  map[dpKey]int64
+}
+
+func (c *idCache) get(k dpKey) (int64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	id, ok := c.m[k]
+	return id, ok
+}
+
+// add merges ids that a committed transaction created.
+func (c *idCache) add(m map[dpKey]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, id := range m {
+		c.m[k] = id
+	}
+}
+
+// load fills the cache from the datapoints table.
+func (c *idCache) load(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, "SELECT id, device, name FROM datapoints")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	m := map[dpKey]int64{}
+	for rows.Next() {
+		var id int64
+		var k dpKey
+		if err := rows.Scan(&id, &k.device, &k.name); err != nil {
+			return err
+		}
+		m[k] = id
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	c.add(m)
+	return nil
+}

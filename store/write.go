@@ -1,0 +1,232 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gridbox/gridbox/model"
+)
+
+// insertRows is how many values one multi-row INSERT carries (6 parameters
+// each); the statement for every size up to it is prepared once and reused.
+const insertRows = 500
+
+// row is one value encoded for the samples table.
+type row struct {
+	key  dpKey
+	id   int64 // datapoints.id, set by resolveIDs
+	ts   int64
+	seq  int // position in the batch, set by sortRows
+	num  any // float64 or nil
+	txt  any // string or nil
+	kind int64
+	q    int64
+}
+
+// Write stores vals in one transaction: all of them or, on error, none.
+// A value with the same datapoint and timestamp as a stored one replaces it,
+// so retrying a batch is harmless. Values whose Go type is not a JSON scalar
+// are skipped, logged and counted as dropped.
+func (s *Store) Write(ctx context.Context, vals []model.Value) error {
+	if len(vals) == 0 {
+		return nil
+	}
+	rows := s.encode(vals)
+	if len(rows) == 0 {
+		return nil
+	}
+	start := time.Now()
+	s.wmu.Lock()
+	err := s.writeRows(ctx, rows)
+	s.wmu.Unlock()
+	s.met.observe(len(rows), time.Since(start), err)
+	if err != nil {
+		return fmt.Errorf("store: write batch of %d values: %w", len(rows), err)
+	}
+	return nil
+}
+
+// encode converts values to rows, skipping values of unsupported types.
+func (s *Store) encode(vals []model.Value) []row {
+	rows := make([]row, 0, len(vals))
+	var bad int
+	for i := range vals {
+		v := &vals[i]
+		r, ok := encodeValue(v)
+		if !ok {
+			if bad == 0 {
+				s.log.Warn("value of unsupported type not stored", "datapoint", v.Key(), "type", fmt.Sprintf("%T", v.Value))
+			}
+			bad++
+			continue
+		}
+		rows = append(rows, r)
+	}
+	s.met.dropped(bad)
+	return rows
+}
+
+func encodeValue(v *model.Value) (row, bool) {
+	r := row{key: dpKey{v.Device, v.Name}, ts: v.Time, q: qualityCode(v.Quality)}
+	switch x := v.Value.(type) {
+	case nil:
+		r.kind = kindNull
+	case string:
+		r.kind, r.txt = kindString, x
+	case bool:
+		r.kind, r.num = kindBool, 0.0
+		if x {
+			r.num = 1.0
+		}
+	default:
+		f, ok := model.AsFloat(x)
+		if !ok {
+			return r, false
+		}
+		r.kind, r.num = kindNumber, f
+	}
+	return r, true
+}
+
+// qualityCode maps a quality to samples.q; an empty quality counts as good.
+func qualityCode(q model.Quality) int64 {
+	switch q {
+	case model.Stale:
+		return qStale
+	case model.Bad:
+		return qBad
+	}
+	return qGood
+}
+
+// writeRows runs one transaction; the caller holds s.wmu.
+func (s *Store) writeRows(ctx context.Context, rows []row) error {
+	// Prepare before BeginTx: the writer pool has one connection, which the
+	// transaction then holds.
+	for _, n := range []int{min(len(rows), insertRows), len(rows) % insertRows} {
+		if _, err := s.insertStmt(ctx, n); err != nil {
+			return err
+		}
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	created, err := s.resolveIDs(ctx, tx, rows)
+	if err != nil {
+		return err
+	}
+	sortRows(rows)
+	args := make([]any, 0, 6*min(len(rows), insertRows))
+	for len(rows) > 0 {
+		n := min(len(rows), insertRows)
+		if err := s.insert(ctx, tx, rows[:n], args[:0]); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	s.ids.add(created)
+	return nil
+}
+
+// resolveIDs sets the datapoint id of every row, creating ids for new
+// datapoints inside tx. created holds the new ids, cached only after commit.
+func (s *Store) resolveIDs(ctx context.Context, tx *sql.Tx, rows []row) (map[dpKey]int64, error) {
+	var created map[dpKey]int64
+	for i := range rows {
+		k := rows[i].key
+		id, ok := s.ids.get(k)
+		if !ok {
+			id, ok = created[k]
+		}
+		if !ok {
+			var err error
+			if id, err = createID(ctx, tx, k); err != nil {
+				return nil, fmt.Errorf("datapoint %s: %w", model.Key(k.device, k.name), err)
+			}
+			if created == nil {
+				created = map[dpKey]int64{}
+			}
+			created[k] = id
+		}
+		rows[i].id = id
+	}
+	return created, nil
+}
+
+func createID(ctx context.Context, tx *sql.Tx, k dpKey) (int64, error) {
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO datapoints(device, name) VALUES(?, ?)", k.device, k.name); err != nil {
+		return 0, fmt.Errorf("insert id: %w", err)
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, "SELECT id FROM datapoints WHERE device = ? AND name = ?", k.device, k.name).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("read id: %w", err)
+	}
+	return id, nil
+}
+
+// insert writes up to insertRows rows with one prepared multi-row INSERT.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, rows []row, args []any) error {
+	st, err := s.insertStmt(ctx, len(rows))
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		r := &rows[i]
+		args = append(args, r.id, r.ts, r.num, r.txt, r.kind, r.q)
+	}
+	if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("insert %d samples: %w", len(rows), err)
+	}
+	return nil
+}
+
+// insertStmt returns the cached INSERT for n rows, preparing it on first use
+// (n == 0 is a no-op). It must not be first called while a transaction is open.
+func (s *Store) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	if st, ok := s.stmts[n]; ok || n == 0 {
+		return st, nil
+	}
+	var b strings.Builder
+	b.WriteString("INSERT OR REPLACE INTO samples(dp, ts, num, txt, kind, q) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?)")
+	}
+	st, err := s.wdb.PrepareContext(ctx, b.String())
+	if err != nil {
+		return nil, fmt.Errorf("prepare insert of %d rows: %w", n, err)
+	}
+	s.stmts[n] = st
+	return st, nil
+}
+
+// sortRows orders rows by (datapoint id, ts), so consecutive inserts land on
+// the same B-tree leaf: fewer page visits and splits than arrival order.
+// Equal keys keep their arrival order, so the later value still wins.
+func sortRows(rows []row) {
+	for i := range rows {
+		rows[i].seq = i
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ts, b.ts); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+}
