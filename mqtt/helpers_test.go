@@ -16,6 +16,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/internal/testenv"
 	"github.com/gridbox/gridbox/model"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -24,40 +25,16 @@ import (
 // sharedMosquitto is the Mosquitto that runs on this machine (and in CI).
 const sharedMosquitto = "127.0.0.1:1883"
 
-// requireService skips the test when an outside service or program is
-// missing, or fails it when GRIDBOX_REQUIRE_SERVICES=1 (CI).
-func requireService(t testing.TB, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("GRIDBOX_REQUIRE_SERVICES") == "1" {
-		t.Fatalf("%s is required (GRIDBOX_REQUIRE_SERVICES=1): %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
-}
-
 // needMosquitto requires the shared Mosquitto broker.
 func needMosquitto(t testing.TB) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", sharedMosquitto, 2*time.Second)
-	if err == nil {
-		c.Close()
-	}
-	requireService(t, "Mosquitto at "+sharedMosquitto, err)
+	testenv.Service(t, "Mosquitto", sharedMosquitto)
 }
 
 // needProgram requires an executable on PATH (or in /usr/sbin) and returns its path.
 func needProgram(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/" + name); serr == nil {
-			return "/usr/sbin/" + name
-		}
-	}
-	requireService(t, "program "+name, err)
-	return p
+	return testenv.Tool(t, name)
 }
 
 func ptr(f float64) *float64 { return &f }

@@ -3,8 +3,6 @@ package modbus
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -12,22 +10,12 @@ import (
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/modbus/modbustest"
+	"github.com/gridbox/gridbox/internal/testenv"
 	"github.com/gridbox/gridbox/model"
 )
 
-// requireTool skips the test when an outside program is missing, unless
-// GRIDBOX_REQUIRE_SERVICES=1 (CI), where it fails.
-func requireTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("GRIDBOX_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("%s is required (GRIDBOX_REQUIRE_SERVICES=1): %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
+// requireTool returns an outside program's path (skip, or fail in CI, when missing).
+func requireTool(t testing.TB, name string) string { return testenv.Tool(t, name) }
 
 // fakeSink records what a device reports, and marks values stale like the bus.
 type fakeSink struct {
