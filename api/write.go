@@ -48,7 +48,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	got, err := s.bus.Write(ctx, device, name, v)
 	if err != nil {
-		e := classifyWrite(err, meta, v)
+		e := classifyWrite(err, meta)
 		s.log.Warn("write rejected or failed", "datapoint", key, "value", v, "status", e.status, "err", err, "remote", r.RemoteAddr)
 		writeError(w, e)
 		return
@@ -105,11 +105,11 @@ func bodyError(err error) *httpError {
 	return errorf(http.StatusBadRequest, "body", "body: %v", err)
 }
 
-// classifyWrite maps an error of bus.Write to a status. Errors of the
-// device's writer carry no type of their own, so the value is checked
-// again: when it passes validation, the error came from the device (502).
-func classifyWrite(err error, meta model.Datapoint, v any) *httpError {
+// classifyWrite maps an error of bus.Write to a status; anything that is not
+// a refusal by the bus came from the device (502).
+func classifyWrite(err error, meta model.Datapoint) *httpError {
 	var re *model.RangeError
+	var inv *bus.InvalidError
 	switch {
 	case errors.Is(err, bus.ErrUnknown):
 		return errorf(http.StatusNotFound, "", "unknown datapoint %s", meta.Key())
@@ -122,7 +122,7 @@ func classifyWrite(err error, meta model.Datapoint, v any) *httpError {
 	case errors.Is(err, bus.ErrRateLimited):
 		return errorf(http.StatusTooManyRequests, "value", "%v", err)
 	}
-	if _, verr := meta.CheckWrite(v); verr != nil {
+	if errors.As(err, &inv) {
 		return errorf(http.StatusBadRequest, "value", "%v", err)
 	}
 	return errorf(http.StatusBadGateway, "", "device %s failed to write %s: %v", meta.Device, meta.Name, err)

@@ -96,7 +96,7 @@ func TestWriteValidation(t *testing.T) {
 		{"below min", "setpoint", 2.0, func(e error) bool { var r *model.RangeError; return errors.As(e, &r) }, "below min 15"},
 		{"sensor", "temperature", 20.0, func(e error) bool { return errors.Is(e, model.ErrNotWritable) }, "sensor"},
 		{"unknown", "nope", 20.0, func(e error) bool { return errors.Is(e, ErrUnknown) }, "unknown datapoint"},
-		{"type", "setpoint", "hot", func(e error) bool { return e != nil }, "want a number"},
+		{"type", "setpoint", "hot", func(e error) bool { var inv *InvalidError; return errors.As(e, &inv) }, "want a number"},
 	}
 	for _, c := range cases {
 		_, err := b.Write(ctx, "room", c.point, c.v)

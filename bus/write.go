@@ -17,6 +17,15 @@ var (
 	ErrNoWriter    = errors.New("device does not accept writes")
 )
 
+// InvalidError is a value refused by validation (kind, format, limits);
+// it never reached the device. Its text is the validation's own.
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+
+// Unwrap gives the validation error (model.ErrNotWritable, *model.RangeError, ...).
+func (e *InvalidError) Unwrap() error { return e.Err }
+
 type writeStats struct{ ok, failed, rejected atomic.Uint64 }
 
 // WriteStats returns counts of applied, failed (device error) and rejected (validation) writes.
@@ -43,7 +52,7 @@ func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error
 	nv, err := meta.CheckWrite(v)
 	if err != nil {
 		b.writes.rejected.Add(1)
-		return nil, err
+		return nil, &InvalidError{err}
 	}
 	if d.writer == nil {
 		b.writes.rejected.Add(1)

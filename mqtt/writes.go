@@ -101,7 +101,7 @@ func (p *Publisher) apply(ctx context.Context, req setRequest) writeResult {
 	got, err := p.bus.Write(wctx, req.device, req.name, v)
 	cancel()
 	if err != nil {
-		result := p.classify(req, v, err)
+		result := p.classify(err)
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within %s: %w", writeTimeout, err)
 		}
@@ -115,17 +115,12 @@ func (p *Publisher) apply(ctx context.Context, req setRequest) writeResult {
 }
 
 // classify tells a rejected write (never reached the device) from a failed one.
-func (p *Publisher) classify(req setRequest, v any, err error) string {
-	var re *model.RangeError
+func (p *Publisher) classify(err error) string {
+	var inv *bus.InvalidError
 	switch {
 	case errors.Is(err, bus.ErrUnknown), errors.Is(err, bus.ErrRateLimited), errors.Is(err, bus.ErrNoWriter),
-		errors.Is(err, model.ErrNotWritable), errors.As(err, &re):
+		errors.As(err, &inv):
 		return writeRejected
-	}
-	if d, _, _, ok := p.bus.Datapoint(req.device, req.name); ok {
-		if _, cerr := d.CheckWrite(v); cerr != nil {
-			return writeRejected
-		}
 	}
 	return writeFailed
 }
