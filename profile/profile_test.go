@@ -10,56 +10,20 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/gridbox/gridbox/driver/modbus"
 )
 
-// register mirrors driver/modbus.Register (YAML keys) so the strict decode
-// below rejects any key the driver would not know.
-type register struct {
-	Name        string         `yaml:"name"`
-	Table       string         `yaml:"table"`
-	Address     uint16         `yaml:"address"`
-	Type        string         `yaml:"type"`
-	Order       string         `yaml:"order"`
-	Length      uint16         `yaml:"length"`
-	Bit         *uint8         `yaml:"bit"`
-	Mask        uint64         `yaml:"mask"`
-	Shift       uint8          `yaml:"shift"`
-	Scale       float64        `yaml:"scale"`
-	Offset      float64        `yaml:"offset"`
-	Map         map[string]any `yaml:"map"`
-	Kind        string         `yaml:"kind"`
-	Format      string         `yaml:"format"`
-	Unit        string         `yaml:"unit"`
-	Min         *float64       `yaml:"min"`
-	Max         *float64       `yaml:"max"`
-	Allowed     []any          `yaml:"allowed"`
-	Description string         `yaml:"description"`
-	Role        string         `yaml:"role"`
-}
-
-// profileDoc mirrors the profile schema.
-type profileDoc struct {
-	Name        string     `yaml:"name"`
-	Driver      string     `yaml:"driver"`
-	Description string     `yaml:"description"`
-	Sign        string     `yaml:"sign"`
-	Unit        *int       `yaml:"unit"`
-	Registers   []register `yaml:"registers"`
-}
-
-// loadStrict loads a built-in profile and decodes it with known keys only.
-func loadStrict(t *testing.T, name string) profileDoc {
+// loadStrict loads a built-in profile through the Modbus driver's own strict
+// parser, so a key the driver does not know fails here too.
+func loadStrict(t *testing.T, name string) *modbus.Profile {
 	t.Helper()
 	data, src, err := Builtin().Load(name)
 	if err != nil {
 		t.Fatalf("Load(%q): %v", name, err)
 	}
-	var doc profileDoc
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("%s: strict decode: %v", src, err)
+	doc, err := modbus.ParseProfile(data, src)
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
 	}
 	return doc
 }
