@@ -123,7 +123,7 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Config, 
 	}
 	var errs Errors
 	errs = append(errs, expandSecrets(root, "", env)...)
-	errs = append(errs, applyEnv(root, cfg, env)...)
+	errs = append(errs, applyEnv(root, env)...)
 	errs = append(errs, decodeStrict(root, cfg, "")...)
 	errs = append(errs, validate(cfg, root)...)
 	for i := range errs {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -66,7 +65,7 @@ func envName(path string) string {
 }
 
 // applyEnv sets scalar keys from GRIDBOX_* variables, creating keys as needed.
-func applyEnv(root *yaml.Node, _ *Config, env func(string) (string, bool)) []FieldError {
+func applyEnv(root *yaml.Node, env func(string) (string, bool)) []FieldError {
 	for _, o := range EnvOverrides() {
 		v, ok := env(o.Var)
 		if !ok {
@@ -103,6 +102,3 @@ func setPath(n *yaml.Node, keys []string, v string) {
 	}
 	n.Content = append(n.Content, k, c)
 }
-
-// LookupEnv is os.LookupEnv, the default environment for Load.
-func LookupEnv(k string) (string, bool) { return os.LookupEnv(k) }

@@ -169,3 +169,25 @@ func TestHistoryAgreesWithRaw(t *testing.T) {
 		}
 	}
 }
+
+// TestLastValuesRestoredAtStart: after a restart on the same store, the last
+// values are there before the device answers again (here: never).
+func TestLastValuesRestoredAtStart(t *testing.T) {
+	dir := t.TempDir()
+	pv := startSim(t, "sma-stp", "")
+	gw, stop := startStoppable(t, "embedded", []testDevice{{"pv", "sma-stp", pv.Addr()}}, dir)
+	waitFor(t, 10*time.Second, "pv/ac_power stored", func() bool {
+		var h struct{ Samples []any }
+		getJSON(t, "http://"+gw.HTTPAddr()+"/api/v1/datapoints/pv/ac_power/history?from=0", &h)
+		return len(h.Samples) > 0
+	})
+	stop()
+
+	gw = startGateway(t, "embedded", []testDevice{{"pv", "sma-stp", freePort(t)}}, dir)
+	var p struct {
+		Value *struct{ Value any } `json:"value"`
+	}
+	if code := getJSON(t, "http://"+gw.HTTPAddr()+"/api/v1/datapoints/pv/ac_power", &p); code != 200 || p.Value == nil || p.Value.Value != 12345.0 {
+		t.Fatalf("restored last value: %d %+v", code, p.Value)
+	}
+}

@@ -53,6 +53,13 @@ type testDevice struct{ id, profile, addr string }
 // startGateway runs a gateway with the given devices and returns it; it is
 // stopped (and checked to stop) at test end.
 func startGateway(t *testing.T, broker string, devs []testDevice, dir string) *gateway.Gateway {
+	gw, _ := startStoppable(t, broker, devs, dir)
+	return gw
+}
+
+// startStoppable is startGateway with a stop function that may be called
+// before the test ends.
+func startStoppable(t *testing.T, broker string, devs []testDevice, dir string) (*gateway.Gateway, func()) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "site: test\nhttp: {listen: \"127.0.0.1:0\", auth: none}\n")
@@ -73,20 +80,24 @@ func startGateway(t *testing.T, broker string, devs []testDevice, dir string) *g
 		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		done := make(chan error, 1)
-		go func() { done <- gw.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("gateway stopped with: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			done := make(chan error, 1)
+			go func() { done <- gw.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("gateway stopped with: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("gateway did not stop within 10 s")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("gateway did not stop within 10 s")
-		}
-	})
-	return gw
+		})
+	}
+	t.Cleanup(stop)
+	return gw, stop
 }
 
 // watcher is an MQTT client that remembers the last message per topic.
