@@ -106,10 +106,26 @@ func (g *Gateway) openMQTT() (*mqtt.Publisher, error) {
 		}
 		g.broker = b
 		opts.Embedded = b
+		if !loopback(g.cfg.MQTT.Listen) {
+			g.log.Warn("the embedded MQTT broker accepts anonymous clients: anyone who reaches it can read every value and write actuators through /set (writes are still validated); listen on 127.0.0.1 or firewall it", "listen", g.cfg.MQTT.Listen)
+		}
 	}
 	pub, err := mqtt.New(g.bus, opts)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
 	return pub, nil
+}
+
+// loopback reports whether a listen address only accepts local clients.
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
