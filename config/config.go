@@ -37,8 +37,9 @@ type MQTT struct {
 	Listen   string `yaml:"listen"` // listener of the embedded broker
 	Prefix   string `yaml:"prefix"`
 	ClientID string `yaml:"client_id"`
-	Buffer   int    `yaml:"buffer"` // values kept while disconnected
-	QoS      int    `yaml:"qos"`    // QoS of value messages
+	Buffer   int    `yaml:"buffer"`  // values kept while disconnected
+	QoS      int    `yaml:"qos"`     // QoS of value messages
+	CAFile   string `yaml:"ca_file"` // PEM CAs trusted for mqtts:// and mqtts5:// instead of the system roots
 }
 
 // Store configures the embedded history store.

@@ -41,6 +41,9 @@ func validate(c *Config, root *yaml.Node) []FieldError {
 	if p := c.MQTT.Prefix; p == "" || strings.ContainsAny(p, "#+") || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") {
 		add("mqtt.prefix", "%q: want a topic root without wildcards or leading/trailing /", p)
 	}
+	if c.MQTT.CAFile != "" && !strings.HasPrefix(c.MQTT.Broker, "mqtts") {
+		add("mqtt.ca_file", "is set but mqtt.broker %q does not use TLS (want mqtts:// or mqtts5://)", c.MQTT.Broker)
+	}
 	if c.MQTT.QoS < 0 || c.MQTT.QoS > 1 {
 		add("mqtt.qos", "%d: want 0 or 1", c.MQTT.QoS)
 	}

@@ -96,7 +96,7 @@ func (g *Gateway) openStore(ctx context.Context) error {
 func (g *Gateway) openMQTT() (*mqtt.Publisher, error) {
 	opts := mqtt.Options{
 		Broker: g.cfg.MQTT.Broker, Prefix: g.cfg.MQTT.Prefix, ClientID: g.cfg.MQTT.ClientID, Site: g.cfg.Site,
-		Version: g.opts.Version, Buffer: g.cfg.MQTT.Buffer, QoS: byte(g.cfg.MQTT.QoS),
+		Version: g.opts.Version, Buffer: g.cfg.MQTT.Buffer, QoS: byte(g.cfg.MQTT.QoS), CAFile: g.cfg.MQTT.CAFile,
 		Log: g.log.With("component", "mqtt"), Metrics: g.reg,
 	}
 	if g.cfg.MQTT.Broker == "embedded" {

@@ -294,6 +294,12 @@ type mosquitto struct {
 // startMosquitto starts a private Mosquitto on a free port.
 func startMosquitto(t testing.TB) *mosquitto {
 	t.Helper()
+	return startMosquittoConf(t, "")
+}
+
+// startMosquittoConf starts a private Mosquitto whose listener gets the extra config lines.
+func startMosquittoConf(t testing.TB, extra string) *mosquitto {
+	t.Helper()
 	bin := needProgram(t, "mosquitto")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -302,7 +308,7 @@ func startMosquitto(t testing.TB) *mosquitto {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n", port)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n%s", port, extra)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	m := &mosquitto{t: t, bin: bin, conf: conf, port: port}

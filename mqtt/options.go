@@ -1,11 +1,14 @@
 package mqtt
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/gridbox/gridbox/broker"
@@ -22,6 +25,7 @@ type Options struct {
 	Version  string                // gateway version, published on <prefix>/$state
 	Buffer   int                   // values kept while disconnected; default 10000, the oldest are dropped beyond that
 	QoS      byte                  // QoS of value messages, 0 (default) or 1; $state, $meta and write results use QoS 1
+	CAFile   string                // PEM CA certificates to trust for mqtts:// and mqtts5:// instead of the system roots
 	Log      *slog.Logger          // nil discards logs
 	Metrics  prometheus.Registerer // nil: metrics are kept but not registered
 }
@@ -35,7 +39,27 @@ type target struct {
 	v5, tls    bool
 	addr       string // host:port
 	user, pass string
-	redacted   string // the URL without the password, for logs
+	redacted   string      // the URL without the password, for logs
+	tlsCfg     *tls.Config // set for mqtts:// and mqtts5://
+}
+
+// tlsConfig returns the TLS settings for a broker: the system roots, or
+// only the CAs in caFile when one is given.
+func tlsConfig(caFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s: no PEM certificate in it", caFile)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
 }
 
 // parseBroker validates Options.Broker; the error names what is wrong.

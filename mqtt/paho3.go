@@ -2,7 +2,6 @@ package mqtt
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -58,7 +57,7 @@ func (c *v311) start(h hooks) error {
 			}
 		})
 	if c.t.tls {
-		o.SetTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}) // system roots
+		o.SetTLSConfig(c.t.tlsCfg)
 	}
 	if c.t.user != "" {
 		o.SetUsername(c.t.user).SetPassword(c.t.pass)

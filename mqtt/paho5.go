@@ -2,7 +2,6 @@ package mqtt
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net/url"
 	"time"
@@ -27,14 +26,12 @@ func newV5(t target, clientID string, w will) *v5 {
 
 func (c *v5) start(h hooks) error {
 	u := &url.URL{Scheme: "mqtt", Host: c.t.addr}
-	var tlsCfg *tls.Config
 	if c.t.tls {
 		u.Scheme = "mqtts"
-		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12} // system roots
 	}
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
-		TlsCfg:                        tlsCfg,
+		TlsCfg:                        c.t.tlsCfg,
 		KeepAlive:                     keepAlive,
 		CleanStartOnInitialConnection: true,
 		ReconnectBackoff:              autopaho.NewExponentialBackoff(250*time.Millisecond, maxBackoff, time.Second, 2),

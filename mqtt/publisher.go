@@ -63,6 +63,14 @@ func New(b *bus.Bus, o Options) (*Publisher, error) {
 	if o, err = o.withDefaults(); err != nil {
 		return nil, err
 	}
+	switch {
+	case t.tls:
+		if t.tlsCfg, err = tlsConfig(o.CAFile); err != nil {
+			return nil, fmt.Errorf("mqtt: %w", err)
+		}
+	case o.CAFile != "":
+		return nil, fmt.Errorf("mqtt: ca_file is set but broker %s does not use TLS (want mqtts:// or mqtts5://)", t.redacted)
+	}
 	p := &Publisher{
 		bus: b, o: o, t: t, log: o.Log.With("broker", t.redacted),
 		upCh: make(chan struct{}, 1), writes: make(chan setRequest, writeQueue),
