@@ -161,3 +161,11 @@ func TestMergeRegisters(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteMultipleOnlyForActuators(t *testing.T) {
+	c := testConfig("d", "tcp://127.0.0.1:502", 1, []Register{{Name: "t", Address: 1, Type: "uint16", WriteMultiple: true}})
+	errs := c.Validate()
+	if len(errs) != 1 || errs[0].Path != "registers[0].write_multiple" {
+		t.Fatalf("errors %v", errs)
+	}
+}

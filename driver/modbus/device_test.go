@@ -398,3 +398,45 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 	waitFor(t, "goroutines back to the count before Run", func() bool { return runtime.NumGoroutine() <= before })
 }
+
+// TestWriteFunctionCodes: one register is written with FC 6 and a coil with
+// FC 5, unless the register asks for write_multiple (FC 16 / FC 15), as seen
+// on the wire by a sniffing proxy.
+func TestWriteFunctionCodes(t *testing.T) {
+	srv := startServer(t)
+	sn, err := modbustest.Sniff(strings.TrimPrefix(srv.URL(), "tcp://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sn.Close()
+	regs := []Register{
+		{Name: "single", Address: 1, Type: "uint16", Kind: "actuator"},
+		{Name: "multi", Address: 2, Type: "uint16", Kind: "actuator", WriteMultiple: true},
+		{Name: "wide", Address: 3, Type: "uint32", Kind: "actuator"},
+		{Name: "relay", Table: "coil", Address: 1, Kind: "actuator"},
+		{Name: "relays", Table: "coil", Address: 2, Kind: "actuator", WriteMultiple: true},
+	}
+	drv := New()
+	defer drv.Close()
+	dev := newTestDevice(t, drv, testConfig("d", sn.URL(), 1, regs), driver.Env{})
+	dev.mu.Lock()
+	dev.sink = newSink()
+	dev.mu.Unlock()
+	cases := []struct {
+		name string
+		v    any
+		fc   byte
+	}{
+		{"single", 7.0, 6}, {"multi", 7.0, 16}, {"wide", 70000.0, 16}, {"relay", true, 5}, {"relays", true, 15},
+	}
+	for _, c := range cases {
+		before := len(sn.Codes())
+		if _, err := dev.Write(context.Background(), c.name, c.v); err != nil {
+			t.Fatalf("write %s: %v", c.name, err)
+		}
+		codes := sn.Codes()[before:]
+		if len(codes) == 0 || codes[0] != c.fc {
+			t.Errorf("write %s: function codes %v, want %d first (then the read-back)", c.name, codes, c.fc)
+		}
+	}
+}

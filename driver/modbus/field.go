@@ -245,6 +245,9 @@ func (f *field) compileMeta() []config.FieldError {
 	default:
 		add("kind", "unknown kind %q (want sensor or actuator)", r.Kind)
 	}
+	if r.WriteMultiple && f.kind != model.Actuator {
+		add("write_multiple", "only applies to an actuator (kind: actuator)")
+	}
 	f.format = model.Format(r.Format)
 	if f.format == "" {
 		f.format = f.defaultFormat()

@@ -29,6 +29,11 @@ type Register struct {
 	// available" sentinel to null. Keys are decimal or 0x-hex strings.
 	Map map[string]any `yaml:"map,omitempty"`
 
+	// WriteMultiple makes writes use FC 16 (registers) or FC 15 (coils) even
+	// for a single register or coil; some devices (SMA inverters, for one)
+	// accept only these.
+	WriteMultiple bool `yaml:"write_multiple,omitempty"`
+
 	// Datapoint metadata.
 	Kind        string   `yaml:"kind,omitempty"`   // sensor (default) or actuator
 	Format      string   `yaml:"format,omitempty"` // default from type: continuous_numeric, bool, generic_text

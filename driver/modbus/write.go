@@ -10,7 +10,8 @@ import (
 )
 
 // Write applies a value (already checked by the bus against the datapoint's
-// limits) with FC 5 (coil), 6 (one register) or 16 (several registers),
+// limits) with FC 5 (coil), 6 (one register) or 16 (several registers) —
+// FC 15 and 16 always when the register says write_multiple —
 // reads the field back and returns the value the device holds. A read-back
 // that differs from what was written is an error ("read back 30, wrote 40").
 // The read-back value is also published on the sink given to Run.
@@ -42,7 +43,13 @@ func (d *Device) writeCoil(ctx context.Context, f *field, v any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w, got %v", f.reg.Name, err, v)
 	}
-	if err := d.request(ctx, func(c *modbus.ModbusClient) error { return c.WriteCoil(f.reg.Address, b) }); err != nil {
+	err = d.request(ctx, func(c *modbus.ModbusClient) error {
+		if f.reg.WriteMultiple {
+			return c.WriteCoils(f.reg.Address, []bool{b})
+		}
+		return c.WriteCoil(f.reg.Address, b)
+	})
+	if err != nil {
 		return nil, d.wrapWrite(f, err)
 	}
 	_, bits, err := d.readField(ctx, f)
@@ -70,7 +77,7 @@ func (d *Device) writeRegisters(ctx context.Context, f *field, v any) (any, erro
 		return nil, fmt.Errorf("%s: %w", f.reg.Name, err)
 	}
 	err = d.request(ctx, func(c *modbus.ModbusClient) error {
-		if len(regs) == 1 {
+		if len(regs) == 1 && !f.reg.WriteMultiple {
 			return c.WriteRegister(f.reg.Address, regs[0])
 		}
 		return c.WriteRegisters(f.reg.Address, regs)
