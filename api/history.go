@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -42,6 +43,11 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	q.Device, q.Name = device, name
 	samples, err := s.opts.History.History(r.Context(), q)
+	var qe *model.QueryError
+	if errors.As(err, &qe) {
+		writeError(w, errorf(http.StatusBadRequest, qe.Field, "%s", qe.Msg))
+		return
+	}
 	if err != nil {
 		s.log.Warn("history query failed", "datapoint", model.Key(device, name), "err", err)
 		writeError(w, errorf(http.StatusInternalServerError, "", "history of %s: %v", model.Key(device, name), err))
@@ -62,11 +68,11 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 func parseHistory(v url.Values, now time.Time) (model.HistoryQuery, HistoryAnswer, *httpError) {
 	var q model.HistoryQuery
 	var ans HistoryAnswer
-	if e := checkParams(v, "from", "to", "interval", "agg"); e != nil {
+	if e := checkParams(v, "from", "to", "interval", "agg", "limit"); e != nil {
 		return q, ans, e
 	}
 	vals := map[string]string{}
-	for _, k := range []string{"from", "to", "interval", "agg"} {
+	for _, k := range []string{"from", "to", "interval", "agg", "limit"} {
 		s, e := single(v, k)
 		if e != nil {
 			return q, ans, e
@@ -94,6 +100,13 @@ func parseHistory(v url.Values, now time.Time) (model.HistoryQuery, HistoryAnswe
 	}
 	if e := parseBuckets(vals["interval"], vals["agg"], &q, &ans); e != nil {
 		return q, ans, e
+	}
+	if s := vals["limit"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return q, ans, errorf(http.StatusBadRequest, "limit", "limit %q: want a whole number of samples, at least 1", s)
+		}
+		q.Limit = n
 	}
 	if err := q.Check(); err != nil {
 		return q, ans, errorf(http.StatusBadRequest, "", "%v", err)

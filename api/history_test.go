@@ -22,15 +22,17 @@ func TestHistoryParams(t *testing.T) {
 		interval         time.Duration
 		agg              string
 		echoInt, echoAgg any
+		limit            int
 	}{
-		{"ms", "from=1714521600000&to=1714525200000", t0, t0 + hms, 0, "", nil, nil},
-		{"rfc3339", "from=2024-05-01T00:00:00Z&to=2024-05-01T01:00:00.5Z", t0, t0 + hms + 500, 0, "", nil, nil},
-		{"rfc3339 offset", "from=" + url.QueryEscape("2024-05-01T02:00:00+02:00") + "&to=1714525200000", t0, t0 + hms, 0, "", nil, nil},
-		{"unencoded plus", "from=2024-05-01T02:00:00+02:00&to=1714525200000", t0, t0 + hms, 0, "", nil, nil},
-		{"default from", "to=1714525200000", t0, t0 + hms, 0, "", nil, nil},
-		{"interval default agg", "from=1714521600000&to=1714525200000&interval=15m", t0, t0 + hms, 15 * time.Minute, "mean", "15m", "mean"},
-		{"interval day", "from=1714521600000&to=1714525200000&interval=1d&agg=max", t0, t0 + hms, 24 * time.Hour, "max", "1d", "max"},
-		{"interval compound", "from=1714521600000&to=1714525200000&interval=1h30m&agg=count", t0, t0 + hms, 90 * time.Minute, "count", "1h30m", "count"},
+		{"ms", "from=1714521600000&to=1714525200000", t0, t0 + hms, 0, "", nil, nil, 0},
+		{"rfc3339", "from=2024-05-01T00:00:00Z&to=2024-05-01T01:00:00.5Z", t0, t0 + hms + 500, 0, "", nil, nil, 0},
+		{"rfc3339 offset", "from=" + url.QueryEscape("2024-05-01T02:00:00+02:00") + "&to=1714525200000", t0, t0 + hms, 0, "", nil, nil, 0},
+		{"unencoded plus", "from=2024-05-01T02:00:00+02:00&to=1714525200000", t0, t0 + hms, 0, "", nil, nil, 0},
+		{"default from", "to=1714525200000", t0, t0 + hms, 0, "", nil, nil, 0},
+		{"interval default agg", "from=1714521600000&to=1714525200000&interval=15m", t0, t0 + hms, 15 * time.Minute, "mean", "15m", "mean", 0},
+		{"interval day", "from=1714521600000&to=1714525200000&interval=1d&agg=max", t0, t0 + hms, 24 * time.Hour, "max", "1d", "max", 0},
+		{"interval compound", "from=1714521600000&to=1714525200000&interval=1h30m&agg=count", t0, t0 + hms, 90 * time.Minute, "count", "1h30m", "count", 0},
+		{"limit", "from=1714521600000&to=1714525200000&limit=500", t0, t0 + hms, 0, "", nil, nil, 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,7 +43,7 @@ func TestHistoryParams(t *testing.T) {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
 			q := e.history.last
-			want := model.HistoryQuery{Device: "room", Name: "temperature", From: tt.from, To: tt.to, Interval: tt.interval, Agg: tt.agg}
+			want := model.HistoryQuery{Device: "room", Name: "temperature", From: tt.from, To: tt.to, Interval: tt.interval, Agg: tt.agg, Limit: tt.limit}
 			if q == nil || *q != want {
 				t.Fatalf("query %+v, want %+v", q, want)
 			}
@@ -92,7 +94,9 @@ func TestHistoryBadParams(t *testing.T) {
 		{"interval=1h&agg=median", "agg", `agg "median": want one of mean, min`},
 		{"agg=max", "agg", "needs an interval"},
 		{"from=1&from=2", "from", "given 2 times"},
-		{"limit=10", "limit", `unknown query parameter "limit"`},
+		{"limit=0", "limit", "at least 1"},
+		{"limit=ten", "limit", "whole number"},
+		{"limits=10", "limits", `unknown query parameter "limits"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -108,6 +112,9 @@ func TestHistoryBadParams(t *testing.T) {
 func TestHistoryErrors(t *testing.T) {
 	e := newEnv(t, Options{})
 	wantError(t, e.do(t, "GET", "/api/v1/datapoints/room/foo/history", "", ""), 404, "", "unknown datapoint room/foo")
+
+	e.history.err = &model.QueryError{Field: "limit", Msg: "limit: answer has more than 100000 samples"}
+	wantError(t, e.do(t, "GET", "/api/v1/datapoints/room/temperature/history", "", ""), 400, "limit", "more than 100000")
 
 	e.history.err = errors.New("disk on fire")
 	wantError(t, e.do(t, "GET", "/api/v1/datapoints/room/temperature/history", "", ""), 500, "", "disk on fire")

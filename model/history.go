@@ -47,6 +47,16 @@ func (q HistoryQuery) Check() error {
 	return nil
 }
 
+// QueryError is a history query that cannot be answered as asked; Field
+// names the parameter at fault (from, to, interval, agg, limit).
+type QueryError struct {
+	Field string
+	Msg   string
+}
+
+// Error returns the message.
+func (e *QueryError) Error() string { return e.Msg }
+
 // Sample is one point of a history answer.
 type Sample struct {
 	Time    int64   `json:"timestamp"`

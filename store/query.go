@@ -15,16 +15,8 @@ import (
 // silently; a Limit above MaxRows is refused the same way.
 const MaxRows = 100_000
 
-// QueryError is a history query that cannot be answered as asked. Field names
-// the query parameter at fault (from, to, interval, agg, limit) so the API can
-// answer 400 with {"error": Msg, "field": Field}.
-type QueryError struct {
-	Field string
-	Msg   string
-}
-
-// Error returns the message, which starts with the field's name.
-func (e *QueryError) Error() string { return e.Msg }
+// QueryError is model.QueryError: the API answers it with 400 and the field.
+type QueryError = model.QueryError
 
 // LastValues returns the newest stored value of every datapoint, sorted by
 // device and name, to restore the bus's last values at start.
