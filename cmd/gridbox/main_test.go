@@ -48,6 +48,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"check", "-c", "/nonexistent/gridbox.yaml"}, exitUsage, "no such file"},
 		{[]string{"sim", "no-such-device", "--listen", "127.0.0.1:0"}, exitUsage, "no-such-device"},
+		{[]string{"read", "-h"}, exitOK, "usage: gridbox read URL"},
+		{[]string{"read", "tcp://127.0.0.1:1", "holding:x:int16"}, exitUsage, "holding:x:int16"},
+		{[]string{"read", "ftp://127.0.0.1:1", "holding:1:int16"}, exitUsage, "url"},
+		{[]string{"read", "tcp://" + closedAddr(), "holding:1:int16", "--timeout", "200ms"}, exitRuntime, "1 of 1 reads failed"},
 	}
 	for _, c := range cases {
 		code, out, errs := runCmd(c.args...)
@@ -267,6 +271,16 @@ func freeAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:1"
 	}
 	defer ln.Close()
 	return ln.Addr().String()

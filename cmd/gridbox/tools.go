@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -61,9 +62,18 @@ func cmdProfiles(_ context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if err := modbus.RunRead(ctx, args, stdout, profile.Builtin()); err != nil {
+	err := modbus.RunRead(ctx, args, stdout, profile.Builtin())
+	var ue *modbus.UsageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, modbus.ErrReadHelp):
+		fmt.Fprint(stdout, modbus.ReadUsage)
+		return exitOK
+	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "gridbox read:", err)
-		return exitRuntime
+		return exitUsage
 	}
-	return exitOK
+	fmt.Fprintln(stderr, "gridbox read:", err)
+	return exitRuntime
 }

@@ -34,6 +34,18 @@ type readArgs struct {
 	nprofile int // fields that come from the profile, before the specs
 }
 
+// ErrReadHelp is RunRead's answer to -h or --help; the caller prints ReadUsage.
+var ErrReadHelp = errors.New("help requested")
+
+// UsageError is a mistake in the read command line (flags, URL, SPECs,
+// profile), as opposed to a failed read.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *UsageError) Unwrap() error { return e.Err }
+
 // RunRead implements `gridbox read URL SPEC...`: a one-shot read for
 // commissioning that prints, like mbpoll, the raw registers in hex and the
 // decoded value of each spec (or of each datapoint of --profile).
@@ -44,11 +56,11 @@ func RunRead(ctx context.Context, args []string, w io.Writer, profiles driver.Pr
 	}
 	t, err := parseURL(a.url)
 	if err != nil {
-		return fmt.Errorf("url: %w", err)
+		return &UsageError{fmt.Errorf("url: %w", err)}
 	}
 	fields, unit, err := a.fields(profiles)
 	if err != nil {
-		return err
+		return &UsageError{err}
 	}
 	switch {
 	case a.unit >= 0:
@@ -88,24 +100,24 @@ func parseReadArgs(args []string) (readArgs, error) {
 		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(arg, "-"), "=")
 		if name == "h" || name == "help" {
-			return a, errors.New(ReadUsage)
+			return a, ErrReadHelp
 		}
 		if !hasVal {
 			if i+1 >= len(args) {
-				return a, fmt.Errorf("flag %s needs a value\n%s", arg, ReadUsage)
+				return a, &UsageError{fmt.Errorf("flag %s needs a value\n%s", arg, ReadUsage)}
 			}
 			i++
 			val = args[i]
 		}
 		if err := a.setFlag(name, val); err != nil {
-			return a, err
+			return a, &UsageError{err}
 		}
 	}
 	switch {
 	case a.url == "":
-		return a, fmt.Errorf("missing URL\n%s", ReadUsage)
+		return a, &UsageError{fmt.Errorf("missing URL\n%s", ReadUsage)}
 	case len(a.specs) == 0 && a.profile == "":
-		return a, fmt.Errorf("nothing to read: give SPECs or --profile\n%s", ReadUsage)
+		return a, &UsageError{fmt.Errorf("nothing to read: give SPECs or --profile\n%s", ReadUsage)}
 	}
 	return a, nil
 }
