@@ -108,8 +108,9 @@ func parseHistory(v url.Values, now time.Time) (model.HistoryQuery, HistoryAnswe
 		}
 		q.Limit = n
 	}
-	if err := q.Check(); err != nil {
-		return q, ans, errorf(http.StatusBadRequest, "", "%v", err)
+	var qe *model.QueryError
+	if err := q.Check(); errors.As(err, &qe) {
+		return q, ans, errorf(http.StatusBadRequest, qe.Field, "%s", qe.Msg)
 	}
 	ans.From, ans.To = q.From, q.To
 	return q, ans, nil

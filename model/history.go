@@ -32,17 +32,22 @@ type HistoryQuery struct {
 	Limit        int // 0 = no limit
 }
 
-// Check validates the query.
+// Check validates the query; a problem is a *QueryError naming the field.
 func (q HistoryQuery) Check() error {
+	bad := func(field, format string, args ...any) error {
+		return &QueryError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
 	switch {
 	case q.To < q.From:
-		return fmt.Errorf("to %d is before from %d", q.To, q.From)
+		return bad("to", "to %d is before from %d", q.To, q.From)
 	case q.Interval < 0:
-		return fmt.Errorf("interval %s is negative", q.Interval)
+		return bad("interval", "interval %s is negative", q.Interval)
 	case q.Interval > 0 && q.Interval < time.Millisecond:
-		return fmt.Errorf("interval %s is below 1ms", q.Interval)
+		return bad("interval", "interval %s is below 1ms", q.Interval)
 	case q.Interval > 0 && !ValidAgg(q.Agg):
-		return fmt.Errorf("agg %q: want one of %v", q.Agg, aggs)
+		return bad("agg", "agg %q: want one of %v", q.Agg, aggs)
+	case q.Limit < 0:
+		return bad("limit", "limit %d is negative", q.Limit)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gridbox/gridbox/model"
@@ -82,28 +81,15 @@ func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Samp
 // checkQuery validates q with model's Check and the store's own limits.
 func checkQuery(q model.HistoryQuery) error {
 	if err := q.Check(); err != nil {
-		return &QueryError{Field: fieldOf(err.Error()), Msg: err.Error()}
+		return err
 	}
 	switch {
-	case q.Limit < 0:
-		return &QueryError{Field: "limit", Msg: fmt.Sprintf("limit %d is negative", q.Limit)}
 	case q.Limit > MaxRows:
 		return &QueryError{Field: "limit", Msg: fmt.Sprintf("limit %d is above the maximum %d", q.Limit, MaxRows)}
 	case q.Interval%time.Millisecond != 0:
 		return &QueryError{Field: "interval", Msg: fmt.Sprintf("interval %s is not a whole number of milliseconds", q.Interval)}
 	}
 	return nil
-}
-
-// fieldOf takes the field from a model.HistoryQuery.Check message, which
-// starts with the field's name ("to 5 is before from 9").
-func fieldOf(msg string) string {
-	f, _, _ := strings.Cut(msg, " ")
-	switch f {
-	case "from", "to", "interval", "agg", "limit":
-		return f
-	}
-	return "query"
 }
 
 func (s *Store) raw(ctx context.Context, id, from, to int64, limit int) ([]model.Sample, error) {
