@@ -17,14 +17,22 @@ var (
 	ErrNoWriter    = errors.New("device does not accept writes")
 )
 
-// InvalidError is a value refused by validation (kind, format, limits);
-// it never reached the device. Its text is the validation's own.
+// InvalidError is a write the bus refused (unknown datapoint, kind, format,
+// limits, no writer, rate limit); it never reached the device. Its text is
+// the reason's own.
 type InvalidError struct{ Err error }
 
 func (e *InvalidError) Error() string { return e.Err.Error() }
 
-// Unwrap gives the validation error (model.ErrNotWritable, *model.RangeError, ...).
+// Unwrap gives the reason (ErrUnknown, ErrRateLimited, ErrNoWriter,
+// model.ErrNotWritable, *model.RangeError, ...).
 func (e *InvalidError) Unwrap() error { return e.Err }
+
+// refuse counts a refused write and wraps its reason.
+func (b *Bus) refuse(err error) error {
+	b.writes.rejected.Add(1)
+	return &InvalidError{err}
+}
 
 type writeStats struct{ ok, failed, rejected atomic.Uint64 }
 
@@ -45,22 +53,17 @@ func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error
 	}
 	b.mu.RUnlock()
 	if !ok {
-		b.writes.rejected.Add(1)
-		return nil, fmt.Errorf("%s/%s: %w", device, name, ErrUnknown)
+		return nil, b.refuse(fmt.Errorf("%s/%s: %w", device, name, ErrUnknown))
 	}
 	meta := e.meta
 	nv, err := meta.CheckWrite(v)
-	if err != nil {
-		b.writes.rejected.Add(1)
-		return nil, &InvalidError{err}
-	}
-	if d.writer == nil {
-		b.writes.rejected.Add(1)
-		return nil, ErrNoWriter
-	}
-	if !d.limit.allow(name, model.NowMs()) {
-		b.writes.rejected.Add(1)
-		return nil, fmt.Errorf("%w: at most one write per %d ms", ErrRateLimited, d.limit.gap)
+	switch {
+	case err != nil:
+		return nil, b.refuse(err)
+	case d.writer == nil:
+		return nil, b.refuse(ErrNoWriter)
+	case !d.limit.allow(name, model.NowMs()):
+		return nil, b.refuse(fmt.Errorf("%w: at most one write per %d ms", ErrRateLimited, d.limit.gap))
 	}
 	got, err := d.writer.Write(ctx, name, nv)
 	if err != nil {

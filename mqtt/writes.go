@@ -116,10 +116,7 @@ func (p *Publisher) apply(ctx context.Context, req setRequest) writeResult {
 
 // classify tells a rejected write (never reached the device) from a failed one.
 func (p *Publisher) classify(err error) string {
-	var inv *bus.InvalidError
-	switch {
-	case errors.Is(err, bus.ErrUnknown), errors.Is(err, bus.ErrRateLimited), errors.Is(err, bus.ErrNoWriter),
-		errors.As(err, &inv):
+	if inv := (*bus.InvalidError)(nil); errors.As(err, &inv) {
 		return writeRejected
 	}
 	return writeFailed
