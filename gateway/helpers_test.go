@@ -38,15 +38,7 @@ func startSim(t *testing.T, name, addr string) *sim.Server {
 }
 
 // freePort returns a TCP address on loopback that nothing listens on.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func freePort(t *testing.T) string { return testenv.FreeAddr(t) }
 
 type testDevice struct{ id, profile, addr string }
 

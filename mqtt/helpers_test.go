@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -301,12 +302,8 @@ func startMosquitto(t testing.TB) *mosquitto {
 func startMosquittoConf(t testing.TB, extra string) *mosquitto {
 	t.Helper()
 	bin := needProgram(t, "mosquitto")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	_, p, _ := net.SplitHostPort(testenv.FreeAddr(t))
+	port, _ := strconv.Atoi(p)
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
 	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\n%s", port, extra)), 0o600); err != nil {
 		t.Fatal(err)

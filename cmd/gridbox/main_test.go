@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -51,7 +50,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"read", "-h"}, exitOK, "usage: gridbox read URL"},
 		{[]string{"read", "tcp://127.0.0.1:1", "holding:x:int16"}, exitUsage, "holding:x:int16"},
 		{[]string{"read", "ftp://127.0.0.1:1", "holding:1:int16"}, exitUsage, "url"},
-		{[]string{"read", "tcp://" + closedAddr(), "holding:1:int16", "--timeout", "200ms"}, exitRuntime, "1 of 1 reads failed"},
+		{[]string{"read", "tcp://" + testenv.FreeAddr(t), "holding:1:int16", "--timeout", "200ms"}, exitRuntime, "1 of 1 reads failed"},
 	}
 	for _, c := range cases {
 		code, out, errs := runCmd(c.args...)
@@ -223,7 +222,7 @@ func TestKill9KeepsStore(t *testing.T) {
 	}
 	defer s.Close()
 	dir := t.TempDir()
-	httpAddr := freeAddr(t)
+	httpAddr := testenv.FreeAddr(t)
 	cfg := writeRunConfig(t, dir, s.Addr(), httpAddr)
 	child := startChild(t, cfg)
 	hist := "http://" + httpAddr + "/api/v1/datapoints/meter/ac_power/history?from=0"
@@ -265,23 +264,4 @@ func countSamples(url string) int {
 		return 0
 	}
 	return len(h.Samples)
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "127.0.0.1:1"
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

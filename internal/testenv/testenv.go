@@ -49,3 +49,15 @@ func Service(t testing.TB, name, addr string) {
 	}
 	c.Close()
 }
+
+// FreeAddr returns a loopback host:port that nothing listens on (for a peer
+// started later, or a device that is down).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
