@@ -131,7 +131,7 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Config, 
 		errs[i].File = file
 	}
 	if len(errs) > 0 {
-		sortErrors(errs)
+		errs.Sort()
 		return cfg, errs
 	}
 	return cfg, nil

@@ -227,6 +227,7 @@ func bestPath(cands []pathNode, msg, fallback string) string {
 	return cands[len(cands)-1].path
 }
 
-func sortErrors(errs Errors) {
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+// Sort orders the errors by line, keeping the order of errors on one line.
+func (es Errors) Sort() {
+	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
 }

@@ -38,7 +38,7 @@ func buildDevices(cfg *config.Config, drivers map[string]driver.Factory, env dri
 			out = append(out, b)
 		}
 	}
-	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	errs.Sort()
 	return out, errs
 }
 

@@ -82,9 +82,6 @@ func New(cfg *config.Config, opts Options) (*Gateway, error) {
 	return g, nil
 }
 
-// Bus returns the gateway's bus (for tests and embedding).
-func (g *Gateway) Bus() *bus.Bus { return g.bus }
-
 // HTTPAddr is the address the API listens on, once started.
 func (g *Gateway) HTTPAddr() string { return g.httpLn.Addr().String() }
 
@@ -116,7 +113,7 @@ func (g *Gateway) fail(what string, err error) {
 	}
 }
 
-// go runs f in a goroutine owned by the gateway.
+// goRun runs f in a goroutine owned by the gateway; Wait waits for it.
 func (g *Gateway) goRun(what string, f func() error) {
 	g.wg.Add(1)
 	go func() {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/gateway"
@@ -83,7 +82,7 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		errs = append(errs, devErrs...)
 	}
 	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		errs.Sort()
 		return reportConfigErr(errs, stderr)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d devices)\n", *path, len(cfg.Devices))
