@@ -93,7 +93,7 @@ func (s *Server) handleDatapoints(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, k := range q["kind"] {
 		if k != string(model.Sensor) && k != string(model.Actuator) {
-			writeError(w, errorf(http.StatusBadRequest, "kind", "kind %q: want sensor or actuator", k))
+			writeError(w, errorf(http.StatusBadRequest, "kind", "kind %q: want sensor or actuator", model.Short(k)))
 			return
 		}
 	}

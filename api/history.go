@@ -104,7 +104,7 @@ func parseHistory(v url.Values, now time.Time) (model.HistoryQuery, HistoryAnswe
 	if s := vals["limit"]; s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
-			return q, ans, errorf(http.StatusBadRequest, "limit", "limit %q: want a whole number of samples, at least 1", s)
+			return q, ans, errorf(http.StatusBadRequest, "limit", "limit %q: want a whole number of samples, at least 1", model.Short(s))
 		}
 		q.Limit = n
 	}
@@ -120,7 +120,7 @@ func parseHistory(v url.Values, now time.Time) (model.HistoryQuery, HistoryAnswe
 func parseBuckets(interval, agg string, q *model.HistoryQuery, ans *HistoryAnswer) *httpError {
 	if interval == "" {
 		if agg != "" {
-			return errorf(http.StatusBadRequest, "agg", "agg %q needs an interval (raw values are not aggregated)", agg)
+			return errorf(http.StatusBadRequest, "agg", "agg %q needs an interval (raw values are not aggregated)", model.Short(agg))
 		}
 		return nil
 	}
@@ -132,7 +132,7 @@ func parseBuckets(interval, agg string, q *model.HistoryQuery, ans *HistoryAnswe
 		agg = "mean"
 	}
 	if !model.ValidAgg(agg) {
-		return errorf(http.StatusBadRequest, "agg", "agg %q: want one of %s", agg, strings.Join(model.Aggs(), ", "))
+		return errorf(http.StatusBadRequest, "agg", "agg %q: want one of %s", model.Short(agg), strings.Join(model.Aggs(), ", "))
 	}
 	q.Interval, q.Agg = d, agg
 	ans.Interval, ans.Agg = &interval, &agg
@@ -153,7 +153,7 @@ func parseTime(s string) (int64, error) {
 		t, err = time.Parse(time.RFC3339Nano, strings.Replace(s, " ", "+", 1))
 	}
 	if err != nil {
-		return 0, fmt.Errorf("%q is neither integer milliseconds nor RFC 3339 (2024-05-01T12:00:00Z)", s)
+		return 0, fmt.Errorf("%q is neither integer milliseconds nor RFC 3339 (2024-05-01T12:00:00Z)", model.Short(s))
 	}
 	return t.UnixMilli(), nil
 }
@@ -164,17 +164,17 @@ func parseInterval(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 || n > 3660 {
-			return 0, fmt.Errorf("%q: want a whole number of days 1..3660, like 1d", s)
+			return 0, fmt.Errorf("%q: want a whole number of days 1..3660, like 1d", model.Short(s))
 		}
 		d = time.Duration(n) * 24 * time.Hour
 	} else {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("%q is not a duration like 15m, 1h or 1d", s)
+			return 0, fmt.Errorf("%q is not a duration like 15m, 1h or 1d", model.Short(s))
 		}
 	}
 	if d < time.Millisecond {
-		return 0, fmt.Errorf("%q: want at least 1ms", s)
+		return 0, fmt.Errorf("%q: want at least 1ms", model.Short(s))
 	}
 	return d, nil
 }

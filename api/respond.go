@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/gridbox/gridbox/model"
 )
 
 // Error is the body of every error answer: what went wrong and, where one
@@ -58,9 +60,9 @@ func checkParams(q url.Values, allowed ...string) *httpError {
 	for _, k := range keys {
 		if !slices.Contains(allowed, k) {
 			if len(allowed) == 0 {
-				return errorf(http.StatusBadRequest, k, "unknown query parameter %q: this endpoint takes none", k)
+				return errorf(http.StatusBadRequest, model.Short(k), "unknown query parameter %q: this endpoint takes none", model.Short(k))
 			}
-			return errorf(http.StatusBadRequest, k, "unknown query parameter %q (valid: %s)", k, strings.Join(allowed, ", "))
+			return errorf(http.StatusBadRequest, model.Short(k), "unknown query parameter %q (valid: %s)", model.Short(k), strings.Join(allowed, ", "))
 		}
 		for _, v := range q[k] {
 			if v == "" {

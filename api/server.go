@@ -101,13 +101,28 @@ func (s *Server) routeTable() []route {
 	}
 }
 
+// HeaderLimit is the largest request header (request line and header
+// fields) the API serves; a larger one is answered 431 with a JSON error.
+const HeaderLimit = 64 << 10
+
+// MaxHeaderBytes is the http.Server.MaxHeaderBytes to serve Handler with.
+// net/http answers a header beyond it (plus 4 KiB) itself, with a plain-text
+// 431, before any handler runs; keeping it well above HeaderLimit leaves
+// those answers to the API, in JSON, for every header up to this size.
+// It is net/http's default (1 MiB); set it explicitly all the same.
+const MaxHeaderBytes = 1 << 20
+
 // Handler returns the handler serving every endpoint.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
-// serve dispatches r, answers unmatched requests with JSON and counts every request.
+// serve dispatches r, answers unmatched requests and oversized headers with
+// JSON and counts every request.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w}
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if headerSize(r) > HeaderLimit {
+		rec.Header().Set("Connection", "close")
+		writeError(rec, errorf(http.StatusRequestHeaderFieldsTooLarge, "", "request header is larger than %d bytes", HeaderLimit))
+	} else if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.unmatched(rec, r)
 	} else {
 		s.mux.ServeHTTP(rec, r)
@@ -126,10 +141,25 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	if probe.status == http.StatusMethodNotAllowed {
 		allow := probe.header.Get("Allow")
 		w.Header().Set("Allow", allow)
-		writeError(w, errorf(http.StatusMethodNotAllowed, "", "method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow))
+		writeError(w, errorf(http.StatusMethodNotAllowed, "", "method %s not allowed on %s (allowed: %s)", model.Short(r.Method), model.Short(r.URL.Path), allow))
 		return
 	}
-	writeError(w, errorf(http.StatusNotFound, "", "no endpoint %s %s", r.Method, r.URL.Path))
+	writeError(w, errorf(http.StatusNotFound, "", "no endpoint %s %s", model.Short(r.Method), model.Short(r.URL.Path)))
+}
+
+// headerSize is the size of r's request line and header fields as the
+// client sent them, give or take optional white space.
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	if _, ok := r.Header["Host"]; !ok && r.Host != "" { // the server moves Host out of Header
+		n += len("Host: ") + len(r.Host) + 2
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(": ") + len(v) + 2
+		}
+	}
+	return n
 }
 
 // initMetrics creates the api's own metrics and registers them on reg
@@ -210,5 +240,5 @@ func pathKey(r *http.Request) (string, string) {
 
 // unknownPoint is the 404 for a datapoint address.
 func unknownPoint(device, name string) *httpError {
-	return errorf(http.StatusNotFound, "", "unknown datapoint %s", model.Key(device, name))
+	return errorf(http.StatusNotFound, "", "unknown datapoint %s", model.Short(model.Key(device, name)))
 }

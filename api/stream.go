@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/model"
 )
 
 const (
@@ -27,7 +28,7 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	devices := q["device"]
 	for _, d := range devices {
 		if _, ok := s.bus.Device(d); !ok {
-			writeError(w, errorf(http.StatusNotFound, "device", "unknown device %s", d))
+			writeError(w, errorf(http.StatusNotFound, "device", "unknown device %s", model.Short(d)))
 			return
 		}
 	}

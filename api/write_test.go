@@ -16,7 +16,8 @@ func TestWriteApplied(t *testing.T) {
 	}{
 		{setpointURL, `{"value": 22.5}`, 22.5},
 		{setpointURL, `{"value": 30}`, 30.0},
-		{setpointURL, "{\"value\": 5}\n", 5.0}, // trailing white space is not data
+		{setpointURL, "{\"value\": 5}\n", 5.0},    // trailing white space is not data
+		{setpointURL, `{"\u0076alue": 24}`, 24.0}, // the key is "value" once decoded
 		{"/api/v1/datapoints/room/mode/value", `{"value": "auto"}`, "auto"},
 		{"/api/v1/datapoints/room/enabled/value", `{"value": false}`, false},
 	}
@@ -65,6 +66,23 @@ func TestWriteRejected(t *testing.T) {
 		{"truncated", setpointURL, `{"value": 2`, 400, "body", "truncated"},
 		{"too large", setpointURL, `{"value": "` + strings.Repeat("x", 70<<10) + `"}`, 400, "body", "larger than 65536 bytes"},
 		{"query param", setpointURL + "?force=1", `{"value": 20}`, 400, "force", "unknown query parameter"},
+		// Keys are matched exactly and once: encoding/json alone would take
+		// "Value" for "value" and keep the last of repeated keys.
+		{"capitalised key", setpointURL, `{"Value": 21}`, 400, "body", `key "Value": keys are case-sensitive, want "value"`},
+		{"mixed-case key", setpointURL, `{"vaLue": 21}`, 400, "body", `key "vaLue": keys are case-sensitive`},
+		{"upper-case key after value", setpointURL, `{"value": 21, "VALUE": 22}`, 400, "body", `key "VALUE": keys are case-sensitive`},
+		{"duplicate key", setpointURL, `{"value": 22, "value": 23}`, 400, "body", `key "value" more than once`},
+		{"duplicate key, same value", setpointURL, `{"value": 22, "value": 22}`, 400, "body", `key "value" more than once`},
+		{"unknown key first", setpointURL, `{"force": true, "value": 20}`, 400, "body", `unknown key "force"`},
+		{"number beyond float64", setpointURL, `{"value": 1e400}`, 400, "value", "number 1e400 does not fit a 64-bit float"},
+		{"trailing comma", setpointURL, `{"value": 20,}`, 400, "body", "not JSON"},
+		{"missing colon", setpointURL, `{"value" 20}`, 400, "body", "not JSON"},
+		{"truncated after key", setpointURL, `{"value":`, 400, "body", "truncated"},
+		{"array value", setpointURL, `{"value": [1,`, 400, "value", "must be a JSON scalar, got an array"},
+		{"white space only", setpointURL, " \n\t", 400, "body", "body is empty"},
+		{"bare string", setpointURL, `"20"`, 400, "body", "body is a JSON string"},
+		{"bare null", setpointURL, `null`, 400, "body", "body is a JSON null"},
+		{"bare bool", setpointURL, `true`, 400, "body", "body is a JSON bool"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

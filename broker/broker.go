@@ -16,42 +16,92 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
-// Broker is a running embedded MQTT broker with one TCP listener.
-type Broker struct {
-	srv  *mqtt.Server
-	ln   net.Listener
-	once sync.Once
+// Defaults bound what one client can make the broker hold: a small packet
+// limit (a gateway's messages are tens of bytes), a deep per-client queue
+// (a burst to a slow subscriber is queued, not dropped) and a client cap so
+// the queues' memory stays bounded.
+const (
+	DefaultMaxPacketSize = 256 << 10
+	DefaultMaxClients    = 100
+	DefaultMaxQueued     = 1 << 16
+	writeBufferSize      = 64 << 10
+	readBufferSize       = 8 << 10
+	maxInflight          = 1<<16 - 1 // the largest mochi allows (uint16)
+)
+
+// Options configure the embedded broker. The zero value of each limit means
+// its default.
+type Options struct {
+	Listen        string // host:port; port 0 picks a free port
+	MaxPacketSize int    // bytes; a larger packet disconnects its client
+	MaxClients    int    // connections beyond it are refused (CONNACK server unavailable/busy)
+	MaxQueued     int    // messages queued per client before further ones are dropped and counted
 }
 
-// Start listens on listen (host:port; port 0 picks a free port) and serves
-// MQTT 3.1.1 and 5 clients. Every client may connect, publish and subscribe
-// (allow-all auth): the embedded broker is meant for the local network.
-func Start(listen string, log *slog.Logger) (*Broker, error) {
+func (o Options) withDefaults() Options {
+	if o.MaxPacketSize <= 0 {
+		o.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if o.MaxClients <= 0 {
+		o.MaxClients = DefaultMaxClients
+	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = DefaultMaxQueued
+	}
+	return o
+}
+
+// Broker is a running embedded MQTT broker with one TCP listener.
+type Broker struct {
+	srv   *mqtt.Server
+	ln    net.Listener
+	opts  Options
+	guard *guard
+	once  sync.Once
+}
+
+// Start listens on o.Listen and serves MQTT 3.1.1 and 5 clients. Every
+// client may connect, publish and subscribe (allow-all auth): the embedded
+// broker is meant for the local network.
+func Start(o Options, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", listen)
+	o = o.withDefaults()
+	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("embedded broker: listen %s: %w", listen, err)
+		return nil, fmt.Errorf("embedded broker: listen %s: %w", o.Listen, err)
 	}
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = uint32(o.MaxPacketSize)
+	caps.MaximumClientWritesPending = int32(o.MaxQueued)
+	caps.MaximumInflight = maxInflight
 	srv := mqtt.New(&mqtt.Options{
-		InlineClient: true,
-		Logger:       slog.New(quieter{log.Handler()}),
+		InlineClient:             true,
+		Capabilities:             caps,
+		ClientNetWriteBufferSize: writeBufferSize,
+		ClientNetReadBufferSize:  readBufferSize,
+		Logger:                   slog.New(quieter{log.Handler()}),
 	})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("embedded broker: auth hook: %w", err)
+	g := newGuard(log, int64(o.MaxClients), uint32(o.MaxPacketSize))
+	g.srv = srv
+	for _, h := range []mqtt.Hook{new(auth.AllowHook), g} {
+		if err := srv.AddHook(h, nil); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("embedded broker: hook %s: %w", h.ID(), err)
+		}
 	}
 	if err := srv.AddListener(listeners.NewNet("tcp", ln)); err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("embedded broker: listener %s: %w", listen, err)
+		return nil, fmt.Errorf("embedded broker: listener %s: %w", o.Listen, err)
 	}
 	if err := srv.Serve(); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("embedded broker: serve: %w", err)
 	}
-	log.Info("embedded MQTT broker listening", "addr", ln.Addr().String())
-	return &Broker{srv: srv, ln: ln}, nil
+	log.Info("embedded MQTT broker listening", "addr", ln.Addr().String(),
+		"max_packet_size", o.MaxPacketSize, "max_clients", o.MaxClients, "max_queued", o.MaxQueued)
+	return &Broker{srv: srv, ln: ln, opts: o, guard: g}, nil
 }
 
 // Addr is the host:port a client on this machine can dial; an unspecified

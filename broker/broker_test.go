@@ -24,7 +24,7 @@ func connect(t *testing.T, addr, id string) paho.Client {
 }
 
 func TestStartServesTCPAndInline(t *testing.T) {
-	b, err := Start("127.0.0.1:0", nil)
+	b, err := Start(Options{Listen: "127.0.0.1:0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestStartServesTCPAndInline(t *testing.T) {
 }
 
 func TestCloseFreesThePort(t *testing.T) {
-	b, err := Start("127.0.0.1:0", nil)
+	b, err := Start(Options{Listen: "127.0.0.1:0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestCloseFreesThePort(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	b2, err := Start(addr, nil)
+	b2, err := Start(Options{Listen: addr}, nil)
 	if err != nil {
 		t.Fatalf("port not free after Close: %v", err)
 	}
@@ -93,16 +93,16 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if _, err := Start(ln.Addr().String(), nil); err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+	if _, err := Start(Options{Listen: ln.Addr().String()}, nil); err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
 		t.Errorf("taken port: %v", err)
 	}
-	if _, err := Start("nohost:xyz", nil); err == nil || !strings.Contains(err.Error(), "nohost:xyz") {
+	if _, err := Start(Options{Listen: "nohost:xyz"}, nil); err == nil || !strings.Contains(err.Error(), "nohost:xyz") {
 		t.Errorf("bad address: %v", err)
 	}
 }
 
 func TestAddrOfUnspecifiedHost(t *testing.T) {
-	b, err := Start(":0", nil)
+	b, err := Start(Options{Listen: ":0"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestAddrOfUnspecifiedHost(t *testing.T) {
 func TestMochiLogsAreQuieter(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	b, err := Start("127.0.0.1:0", log)
+	b, err := Start(Options{Listen: "127.0.0.1:0"}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestMochiLogsAreQuieter(t *testing.T) {
 	}
 	buf.Reset()
 	dbg := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	b, err = Start("127.0.0.1:0", dbg)
+	b, err = Start(Options{Listen: "127.0.0.1:0"}, dbg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gridbox/gridbox/model"
 )
@@ -29,6 +30,7 @@ type Bus struct {
 	retired map[string][2]uint64 // out/dropped of removed subscriptions, by name
 	in      atomic.Uint64
 	writes  writeStats
+	refresh time.Duration // see SetStateRefresh
 }
 
 type entry struct {
@@ -42,11 +44,25 @@ type deviceEntry struct {
 	writer Writer
 	limit  *rateLimit
 	order  int
+	told   time.Time // when subscribers were last told the state
 }
+
+// DefaultStateRefresh is how often an unchanged device state is sent to
+// subscribers again (so last_seen and the poll counters stay fresh without a
+// message on every poll).
+const DefaultStateRefresh = time.Minute
 
 // New returns an empty bus.
 func New() *Bus {
-	return &Bus{points: map[string]*entry{}, devices: map[string]*deviceEntry{}, retired: map[string][2]uint64{}}
+	return &Bus{points: map[string]*entry{}, devices: map[string]*deviceEntry{}, retired: map[string][2]uint64{}, refresh: DefaultStateRefresh}
+}
+
+// SetStateRefresh sets how often an unchanged device state is sent again;
+// call it before the devices run.
+func (b *Bus) SetStateRefresh(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refresh = d
 }
 
 // AddDevice registers a device with its datapoints and optional writer.
@@ -170,8 +186,10 @@ func (b *Bus) Publish(vals ...model.Value) {
 	}
 }
 
-// SetState updates a device's state and tells subscribers that want states.
-// Poll and error counters are kept by the bus: polls and errors add to them.
+// SetState updates a device's state and tells subscribers that want states
+// when it changed (online, error) or the refresh interval has passed since
+// they were last told. Poll and error counters are kept by the bus: polls and
+// errors add to them.
 func (b *Bus) SetState(st model.DeviceState, polls, errs uint64) {
 	b.mu.Lock()
 	d, ok := b.devices[st.Device]
@@ -185,11 +203,15 @@ func (b *Bus) SetState(st model.DeviceState, polls, errs uint64) {
 	if st.LastSeen == 0 {
 		st.LastSeen = d.state.LastSeen
 	}
-	changed := st.Online != d.state.Online || st.Error != d.state.Error || st.LastSeen != d.state.LastSeen
+	now := time.Now()
+	tell := st.Online != d.state.Online || st.Error != d.state.Error || d.told.IsZero() || now.Sub(d.told) >= b.refresh
 	d.state = st
+	if tell {
+		d.told = now
+	}
 	subs := b.subs
 	b.mu.Unlock()
-	if !changed {
+	if !tell {
 		return
 	}
 	for _, s := range subs {

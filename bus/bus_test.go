@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gridbox/gridbox/model"
 	"github.com/prometheus/client_golang/prometheus"
@@ -148,6 +149,34 @@ func TestStatesAndStale(t *testing.T) {
 	v := <-s.Values
 	if v.Quality != model.Stale || v.Value != 21.0 || v.Time != 5 {
 		t.Fatalf("stale value %+v", v)
+	}
+}
+
+// TestStateOnChangeAndRefresh: a poll that only moves last_seen tells
+// subscribers nothing; a change of online or error does, and so does an
+// unchanged state once the refresh interval has passed.
+func TestStateOnChangeAndRefresh(t *testing.T) {
+	b := newTestBus(t, nil, 0)
+	b.SetStateRefresh(time.Hour)
+	s := b.Subscribe("mqtt", Options{States: true})
+	b.SetState(model.DeviceState{Device: "room", Online: true, LastSeen: 1}, 1, 0)
+	if st := <-s.States; !st.Online || st.LastSeen != 1 {
+		t.Fatalf("first state %+v", st)
+	}
+	for i := int64(2); i < 10; i++ {
+		b.SetState(model.DeviceState{Device: "room", Online: true, LastSeen: i}, 1, 0)
+	}
+	if len(s.States) != 0 {
+		t.Fatalf("%d states sent for polls that changed only last_seen", len(s.States))
+	}
+	b.SetState(model.DeviceState{Device: "room", Online: true, LastSeen: 10, Error: "field x: bad"}, 1, 1)
+	if st := <-s.States; st.Error != "field x: bad" || st.Polls != 10 {
+		t.Fatalf("error change not sent: %+v", st)
+	}
+	b.SetStateRefresh(0)
+	b.SetState(model.DeviceState{Device: "room", Online: true, LastSeen: 11, Error: "field x: bad"}, 1, 1)
+	if st := <-s.States; st.LastSeen != 11 || st.Polls != 11 {
+		t.Fatalf("refresh not sent: %+v", st)
 	}
 }
 

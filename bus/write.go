@@ -41,6 +41,10 @@ func (b *Bus) WriteStats() (ok, failed, rejected uint64) {
 	return b.writes.ok.Load(), b.writes.failed.Load(), b.writes.rejected.Load()
 }
 
+// CountRejected counts a write that its source refused before calling Write
+// (a malformed request, say) as rejected, like the refusals of Write itself.
+func (b *Bus) CountRejected() { b.writes.rejected.Add(1) }
+
 // Write validates v against the datapoint (kind, format, limits, rate limit),
 // hands it to the device's writer and returns the value read back.
 // A rejected write never reaches the device.
@@ -53,7 +57,7 @@ func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error
 	}
 	b.mu.RUnlock()
 	if !ok {
-		return nil, b.refuse(fmt.Errorf("%s/%s: %w", device, name, ErrUnknown))
+		return nil, b.refuse(fmt.Errorf("%s: %w", model.Short(model.Key(device, name)), ErrUnknown))
 	}
 	meta := e.meta
 	nv, err := meta.CheckWrite(v)

@@ -40,6 +40,11 @@ type MQTT struct {
 	Buffer   int    `yaml:"buffer"`  // values kept while disconnected
 	QoS      int    `yaml:"qos"`     // QoS of value messages
 	CAFile   string `yaml:"ca_file"` // PEM CAs trusted for mqtts:// and mqtts5:// instead of the system roots
+
+	// Limits of the embedded broker; 0 means the broker package's default.
+	MaxPacketSize int `yaml:"max_packet_size"` // bytes; a larger packet disconnects its client
+	MaxClients    int `yaml:"max_clients"`     // connections beyond it are refused
+	MaxQueued     int `yaml:"max_queued"`      // messages queued per client before drops (counted)
 }
 
 // Store configures the embedded history store.
@@ -110,7 +115,9 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Config, 
 	cfg.File = file
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, Errors{{File: file, Msg: fmt.Sprintf("not valid YAML: %v", err)}}
+		fe := syntaxError(data, err)
+		fe.File = file
+		return nil, Errors{fe}
 	}
 	root := &doc
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {

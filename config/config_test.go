@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,69 @@ func TestLocate(t *testing.T) {
 		if got := Locate(root, path); got != line {
 			t.Errorf("Locate(%s) = %d, want %d", path, got, line)
 		}
+	}
+}
+
+// TestSyntaxErrorLine: a YAML syntax error is one error FILE:LINE: message at
+// the line of the problem, also where yaml.v3's own message names another
+// line (its parser errors name the line before, or where the block starts).
+func TestSyntaxErrorLine(t *testing.T) {
+	cases := []struct {
+		src  string
+		line int
+		msg  string
+	}{
+		{"site: a\n- http: {auth: none}\n", 2, "did not find expected key"},           // yaml.v3: line 1
+		{"site: a\nmqtt: : x\n", 2, "mapping values are not allowed in this context"}, // yaml.v3: line 2
+		{"site: a\nstore:\n  path: x\n  batch_size: 1\n tokens: 1\n", 5, "did not find expected key"},
+		{"site: a\nhttp:\n  tokens:\n    - a\n    b: 1\n", 5, "did not find expected '-' indicator"},
+		{"site: a\nmqtt: {broker: embedded\nstore: {}\n", 2, "did not find expected ',' or '}'"}, // the unclosed brace
+		{"site: a\nhttp: {listen: \":80}\nstore: {}\n", 2, "found unexpected end of stream"},     // the unclosed quote
+		{"site: a\n\tmqtt: {}\n", 2, "found a tab character"},
+		{"site: a\nhttp: *nope\n", 2, "unknown anchor 'nope' referenced"}, // yaml.v3: no line
+	}
+	for _, c := range cases {
+		cfg, err := Parse([]byte(c.src), "bad.yaml", env(nil))
+		var es Errors
+		if cfg != nil || !errors.As(err, &es) || len(es) != 1 {
+			t.Errorf("%q: want no config and one error, got %v", c.src, err)
+			continue
+		}
+		want := fmt.Sprintf("bad.yaml:%d: not valid YAML: %s", c.line, c.msg)
+		if e := es[0]; e.Line != c.line || e.Path != "" || !strings.HasPrefix(e.Error(), want) {
+			t.Errorf("%q: got %q, want %q", c.src, e.Error(), want)
+		}
+	}
+}
+
+// TestDurationRange: a duration that parses but is not positive is reported
+// as "must be positive", a text that is no duration as "not a duration", from
+// the file and from GRIDBOX_* overrides alike.
+func TestDurationRange(t *testing.T) {
+	cases := []struct {
+		src string
+		env map[string]string
+		msg string
+	}{
+		{"store: {flush_interval: 0s}\n", nil, "g.yaml:2: store.flush_interval: 0s: must be positive"},
+		{"store: {flush_interval: -5s}\n", nil, "g.yaml:2: store.flush_interval: -5s: must be positive"},
+		{"store: {flush_interval: 2s}\n", nil, "g.yaml:2: store.flush_interval: 2s: want at most 1s"},
+		{"store: {flush_interval: soon}\n", nil, `g.yaml:2: store.flush_interval: "soon" is not a duration`},
+		{"store: {flush_interval: 1s}\n", map[string]string{"GRIDBOX_STORE_FLUSH_INTERVAL": "-1ms"}, "store.flush_interval: -1ms: must be positive"},
+	}
+	for _, c := range cases {
+		_, err := Parse([]byte("http: {auth: none}\n"+c.src), "g.yaml", env(c.env))
+		if err == nil || !strings.Contains(err.Error(), c.msg) || strings.Count(err.Error(), "\n") != 0 {
+			t.Errorf("%q: got %v, want one error %q", c.src, err, c.msg)
+		}
+	}
+}
+
+// TestTypeErrorOnList: a list where a string belongs is reported at the key,
+// not at the list's first item on the same line.
+func TestTypeErrorOnList(t *testing.T) {
+	_, err := Parse([]byte("http: {auth: none}\nmqtt:\n  broker: [a, b]\n"), "g.yaml", env(nil))
+	if err == nil || !strings.HasPrefix(err.Error(), "g.yaml:3: mqtt.broker: cannot unmarshal !!seq into string") {
+		t.Fatalf("got %v", err)
 	}
 }

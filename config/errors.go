@@ -61,10 +61,12 @@ type DeviceCommon struct {
 // Duration is a time.Duration written in YAML as "1s", "250ms", "5m".
 type Duration time.Duration
 
-// UnmarshalYAML parses a Go duration string.
+// UnmarshalYAML parses a Go duration string. Any parseable duration is
+// accepted, also zero and negative ones: whether a value is in range depends
+// on the key and is reported by validation ("must be positive").
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
-	if err != nil || v < 0 {
+	if err != nil {
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a duration (like 500ms, 1s, 5m)", n.Line, n.Value)}}
 	}
 	*d = Duration(v)

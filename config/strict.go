@@ -188,6 +188,7 @@ func typeErrors(root *yaml.Node, err error, prefix string) []FieldError {
 type pathNode struct {
 	path  string
 	value string
+	kind  yaml.Kind
 }
 
 func indexLines(n *yaml.Node, path string, index map[int][]pathNode) {
@@ -196,13 +197,13 @@ func indexLines(n *yaml.Node, path string, index map[int][]pathNode) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			p := joinPath(path, n.Content[i].Value)
 			v := n.Content[i+1]
-			index[v.Line] = append(index[v.Line], pathNode{p, v.Value})
+			index[v.Line] = append(index[v.Line], pathNode{p, v.Value, v.Kind})
 			indexLines(v, p, index)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
 			p := fmt.Sprintf("%s[%d]", path, i)
-			index[c.Line] = append(index[c.Line], pathNode{p, c.Value})
+			index[c.Line] = append(index[c.Line], pathNode{p, c.Value, c.Kind})
 			indexLines(c, p, index)
 		}
 	}
@@ -221,6 +222,12 @@ func bestPath(cands []pathNode, msg, fallback string) string {
 	}
 	for _, c := range cands {
 		if strings.Contains(msg, strconv.Quote(c.value)) && c.value != "" {
+			return c.path
+		}
+	}
+	// "cannot unmarshal !!seq into string": the list, not its first item on the same line
+	for _, c := range cands {
+		if c.kind == yaml.SequenceNode && strings.Contains(msg, "!!seq") || c.kind == yaml.MappingNode && strings.Contains(msg, "!!map") {
 			return c.path
 		}
 	}

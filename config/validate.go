@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gridbox/gridbox/model"
 	"gopkg.in/yaml.v3"
@@ -47,6 +48,11 @@ func validate(c *Config, root *yaml.Node) []FieldError {
 	if c.MQTT.QoS < 0 || c.MQTT.QoS > 1 {
 		add("mqtt.qos", "%d: want 0 or 1", c.MQTT.QoS)
 	}
+	for key, v := range map[string]int{"mqtt.max_packet_size": c.MQTT.MaxPacketSize, "mqtt.max_clients": c.MQTT.MaxClients, "mqtt.max_queued": c.MQTT.MaxQueued} {
+		if v < 0 {
+			add(key, "%d: must not be negative (0 = default)", v)
+		}
+	}
 	if c.MQTT.Buffer < 0 {
 		add("mqtt.buffer", "%d: must not be negative", c.MQTT.Buffer)
 	}
@@ -56,8 +62,10 @@ func validate(c *Config, root *yaml.Node) []FieldError {
 	if c.Store.BatchSize < 1 || c.Store.BatchSize > 100000 {
 		add("store.batch_size", "%d: want 1..100000", c.Store.BatchSize)
 	}
-	if d := c.Store.FlushInterval.D(); d <= 0 || d > 1e9 {
-		add("store.flush_interval", "%s: want more than 0 and at most 1s (SPEC: at most 1 s of unflushed values)", d)
+	if d := c.Store.FlushInterval.D(); d <= 0 {
+		add("store.flush_interval", "%s: must be positive", d)
+	} else if d > time.Second {
+		add("store.flush_interval", "%s: want at most 1s (SPEC: at most 1 s of unflushed values)", d)
 	}
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		add("log.level", "%q: want debug, info, warn or error", c.Log.Level)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/model"
+	"gopkg.in/yaml.v3"
 )
 
 // writeGapper is implemented by driver configs that ask for a minimum time
@@ -42,26 +44,47 @@ func buildDevices(cfg *config.Config, drivers map[string]driver.Factory, env dri
 	return out, errs
 }
 
+// profileChecker is implemented by driver configs that name a profile: it
+// reports what is wrong with the profile (key path "profile"), so that a bad
+// profile is found even when the device has other errors and is not built.
+type profileChecker interface {
+	CheckProfile(driver.ProfileSource) []config.FieldError
+}
+
+// buildDevice checks one device in phases and reports the problems of every
+// phase it can run: its keys and their types (decode), their values
+// (validate) and its profile. Only a device without any problem is built,
+// which checks it once more as the driver sees it (profile, datapoints).
 func buildDevice(d config.Device, prefix string, drivers map[string]driver.Factory, env driver.Env) (built, []config.FieldError) {
+	if d.Driver == "" { // the same error as the config package's, printed once by check
+		return built{}, []config.FieldError{{Line: config.Locate(d.Node, ""), Path: prefix + ".driver", Msg: "missing"}}
+	}
 	f, ok := drivers[d.Driver]
 	if !ok {
 		return built{}, []config.FieldError{{Line: config.Locate(d.Node, "driver"), Path: prefix + ".driver",
 			Msg: fmt.Sprintf("unknown driver %q (known: %s)", d.Driver, strings.Join(driverNames(drivers), ", "))}}
 	}
 	cfg := f.NewConfig()
-	if errs := config.DecodeDevice(d.Node, cfg, prefix); len(errs) > 0 {
-		return built{}, errs
+	errs := config.DecodeDevice(d.Node, cfg, prefix)
+	decodeErrs := len(errs)
+	for _, e := range locate(cfg.Validate(), d.Node, prefix) {
+		if !reportedAt(errs[:decodeErrs], e.Path) { // a key that did not decode keeps its default: no second error
+			errs = append(errs, e)
+		}
 	}
-	if errs := cfg.Validate(); len(errs) > 0 {
-		for i := range errs {
-			errs[i].Line = config.Locate(d.Node, errs[i].Path)
-			errs[i].Path = prefix + "." + errs[i].Path
+	if len(errs) > 0 {
+		if pc, ok := cfg.(profileChecker); ok && !reportedAt(errs, prefix+".profile") {
+			errs = append(errs, locate(pc.CheckProfile(env.Profiles), d.Node, prefix)...)
 		}
 		return built{}, errs
 	}
 	env.Log = env.Log.With("device", d.ID, "driver", d.Driver)
 	dev, err := f.New(cfg, env)
 	if err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			return built{}, locate(ce, d.Node, prefix)
+		}
 		return built{}, []config.FieldError{{Line: d.Node.Line, Path: prefix, Msg: err.Error()}}
 	}
 	if errs := checkDatapoints(dev.Datapoints(), prefix, d.Node.Line); len(errs) > 0 {
@@ -72,6 +95,33 @@ func buildDevice(d config.Device, prefix string, drivers map[string]driver.Facto
 		b.writeGap = g.WriteGap()
 	}
 	return b, nil
+}
+
+// locate gives errors with key paths relative to a device the line of that
+// key in the device's node n and the full key path.
+func locate(errs []config.FieldError, n *yaml.Node, prefix string) []config.FieldError {
+	out := make([]config.FieldError, len(errs))
+	for i, e := range errs {
+		e.Line = config.Locate(n, e.Path)
+		if e.Path == "" {
+			e.Path = prefix
+		} else {
+			e.Path = prefix + "." + e.Path
+		}
+		out[i] = e
+	}
+	return out
+}
+
+// reportedAt reports whether one of errs is about the key path p or a key
+// above it (devices[0].url for devices[0].url and devices[0].url.x).
+func reportedAt(errs []config.FieldError, p string) bool {
+	for _, e := range errs {
+		if p == e.Path || strings.HasPrefix(p, e.Path+".") || strings.HasPrefix(p, e.Path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkDatapoints(pts []model.Datapoint, prefix string, line int) []config.FieldError {

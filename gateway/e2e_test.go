@@ -35,12 +35,18 @@ func TestValuesReachMQTTAndAPI(t *testing.T) {
 			t.Errorf("%s payload %v", topic, p)
 		}
 	}
-	meta := payloadOf(t, mustGet(t, w, "gridbox/$meta/room/setpoint").payload)
+	// $meta is published at connect, before any value: a subscriber that
+	// connects now must get it as a retained message.
+	fresh := watch(t, "tcp://"+gw.MQTTAddr(), "gridbox/$meta/#")
+	waitFor(t, 10*time.Second, "$meta/room/setpoint for a new subscriber", func() bool {
+		_, ok := fresh.get("gridbox/$meta/room/setpoint")
+		return ok
+	})
+	meta := payloadOf(t, mustGet(t, fresh, "gridbox/$meta/room/setpoint").payload)
 	if meta["kind"] != "actuator" || meta["max"] != 30.0 || meta["min"] != 15.0 || meta["unit"] != "°C" {
 		t.Errorf("$meta/room/setpoint = %v", meta)
 	}
-	if !w.wasRetained("gridbox/$meta/room/setpoint") {
-		// the watcher subscribed after the gateway started, so retained delivery proves retention
+	if !fresh.wasRetained("gridbox/$meta/room/setpoint") {
 		t.Error("$meta not retained")
 	}
 	var pts []map[string]any

@@ -48,8 +48,11 @@ type Gateway struct {
 	err     error
 }
 
-// Check validates a config including every device's driver settings and
-// profile, without opening anything. The error is a config.Errors.
+// Check validates every device's driver settings and profile, without
+// opening anything. It reports the problems of every check it can run for a
+// device (key types, values, profile; see buildDevice), so that one run shows
+// them all. The error is a config.Errors, sorted by line; problems of the rest
+// of the config are config.Load's.
 func Check(cfg *config.Config, opts Options) error {
 	drivers, closeDrivers := builtinDrivers()
 	defer closeDrivers()

@@ -45,7 +45,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("http.listen %s: %w", g.cfg.HTTP.Listen, err)
 	}
 	g.httpLn = ln
-	g.httpSrv = &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	g.httpSrv = &http.Server{Handler: apiSrv.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: api.MaxHeaderBytes, BaseContext: func(net.Listener) context.Context { return ctx }}
 
 	storeSub := g.bus.Subscribe("store", bus.Options{Size: 1 << 16})
 	mqttSub := g.bus.Subscribe("mqtt", bus.Options{Size: 1 << 16, States: true})
@@ -100,11 +100,16 @@ func (g *Gateway) openMQTT() (*mqtt.Publisher, error) {
 		Log: g.log.With("component", "mqtt"), Metrics: g.reg,
 	}
 	if g.cfg.MQTT.Broker == "embedded" {
-		b, err := broker.Start(g.cfg.MQTT.Listen, g.log.With("component", "broker"))
+		b, err := broker.Start(broker.Options{
+			Listen: g.cfg.MQTT.Listen, MaxPacketSize: g.cfg.MQTT.MaxPacketSize, MaxClients: g.cfg.MQTT.MaxClients, MaxQueued: g.cfg.MQTT.MaxQueued,
+		}, g.log.With("component", "broker"))
 		if err != nil {
 			return nil, fmt.Errorf("mqtt.listen %s: %w", g.cfg.MQTT.Listen, err)
 		}
 		g.broker = b
+		if err := g.reg.Register(b.Collector()); err != nil {
+			return nil, fmt.Errorf("embedded broker metrics: %w", err)
+		}
 		opts.Embedded = b
 		if !loopback(g.cfg.MQTT.Listen) {
 			g.log.Warn("the embedded MQTT broker accepts anonymous clients: anyone who reaches it can read every value and write actuators through /set (writes are still validated); listen on 127.0.0.1 or firewall it", "listen", g.cfg.MQTT.Listen)

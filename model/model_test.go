@@ -21,10 +21,20 @@ func TestParseWrite(t *testing.T) {
 		{`true`, true, ""},
 		{`null`, nil, ""},
 		{`{"value": null}`, nil, ""},
-		{``, nil, "empty payload"},
+		{``, nil, "payload is empty"},
+		{` `, nil, "payload is empty"},
+		{`{"value": 1, "value": 2}`, nil, `"value" more than once`},
+		{`{"Value": 1}`, nil, `keys are case-sensitive`},
+		{`{"vaLue": 1}`, nil, `keys are case-sensitive`},
+		{`22 23`, nil, "data after"},
+		{`{"value": 1} 2`, nil, "data after"},
+		{`{"value": 1e400}`, nil, "64-bit float"},
+		{`{"value": [1]}`, nil, "JSON scalar"},
+		{`{"value": 1`, nil, "truncated"},
 		{`abc`, nil, "not JSON"},
 		{`[1,2]`, nil, "array"},
-		{`{"val": 1}`, nil, `no "value" key`},
+		{`{"val": 1}`, nil, `unknown key "val"`},
+		{`{}`, nil, `no "value" key`},
 		{`{"value": 1, "extra": 2}`, nil, `unknown key "extra"`},
 		{`{"value": {"a": 1}}`, nil, "JSON scalar"},
 	}
@@ -125,5 +135,24 @@ func TestHistoryQueryCheck(t *testing.T) {
 		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%+v: %v, want %q", c.q, err, c.err)
 		}
+	}
+}
+
+func TestShort(t *testing.T) {
+	if got := Short("abc"); got != "abc" {
+		t.Errorf("Short(abc) = %q", got)
+	}
+	exact := strings.Repeat("é", ShortLen)
+	if got := Short(exact); got != exact {
+		t.Errorf("Short cut a string of %d characters: %q", ShortLen, got)
+	}
+	if got := Short(exact + "ü"); got != exact+"…" {
+		t.Errorf("Short(%d characters) = %q, want the first %d and …", ShortLen+1, got, ShortLen)
+	}
+	if got := Short([]byte(strings.Repeat("x", 100<<10))); got != strings.Repeat("x", ShortLen)+"…" {
+		t.Errorf("Short(100 kB of bytes) = %q", got)
+	}
+	if got := Short(12.5); got != "12.5" {
+		t.Errorf("Short(12.5) = %q", got)
 	}
 }

@@ -1,7 +1,6 @@
 package model
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,7 +37,7 @@ func (d *Datapoint) CheckWrite(v any) (any, error) {
 			return nil, fmt.Errorf("want a string, got %s", typeName(v))
 		}
 		if d.Format == DiscreteText && !d.allows(s) {
-			return nil, &RangeError{fmt.Sprintf("%q not in allowed values %v", s, d.Allowed)}
+			return nil, &RangeError{fmt.Sprintf("%q not in allowed values %v", Short(s), d.Allowed)}
 		}
 		return s, nil
 	}
@@ -120,36 +119,4 @@ func typeName(v any) string {
 		return "a number"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-// ParseWrite decodes a write payload: {"value": x} or a bare JSON scalar.
-func ParseWrite(payload []byte) (any, error) {
-	payload = bytes.TrimSpace(payload)
-	if len(payload) == 0 {
-		return nil, errors.New("empty payload")
-	}
-	var raw any
-	if err := json.Unmarshal(payload, &raw); err != nil {
-		return nil, fmt.Errorf("payload is not JSON: %w", err)
-	}
-	obj, ok := raw.(map[string]any)
-	if !ok {
-		if _, isArr := raw.([]any); isArr {
-			return nil, errors.New(`payload is an array: want {"value": x} or a JSON scalar`)
-		}
-		return raw, nil
-	}
-	v, ok := obj["value"]
-	if !ok {
-		return nil, errors.New(`payload object has no "value" key`)
-	}
-	for k := range obj {
-		if k != "value" {
-			return nil, fmt.Errorf("payload object has unknown key %q", k)
-		}
-	}
-	if _, nested := v.(map[string]any); nested {
-		return nil, errors.New(`"value" must be a JSON scalar`)
-	}
-	return v, nil
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridbox/gridbox/internal/testenv"
 	"github.com/gridbox/gridbox/model"
 )
 
@@ -87,8 +89,13 @@ func TestTLS(t *testing.T) {
 		})
 	}
 	t.Run("untrusted", func(t *testing.T) {
-		r := startPublisher(t, newBus(t, nil), Options{Broker: "mqtts://" + m.addr(), Prefix: "tls-untrusted"})
-		time.Sleep(2 * time.Second)
+		var logs testenv.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		r := startPublisher(t, newBus(t, nil), Options{Broker: "mqtts://" + m.addr(), Prefix: "tls-untrusted", Log: log})
+		// Wait for the positive signal: the handshake refused the certificate.
+		eventually(t, "a connection attempt failed on the certificate", func() bool {
+			return strings.Contains(logs.String(), "connection attempt failed") && strings.Contains(logs.String(), "certificate")
+		})
 		if r.metric("connected") != 0 {
 			t.Fatal("connected to a broker whose certificate the system roots do not trust")
 		}

@@ -11,10 +11,15 @@ import (
 	"github.com/gridbox/gridbox/model"
 )
 
+// maxWritePayload is the largest /set payload parsed (as for REST bodies); a
+// larger one is refused without being parsed, logged or echoed.
+const maxWritePayload = 64 << 10
+
 // setRequest is one write received on <prefix>/<device>/<name>/set.
 type setRequest struct {
 	device, name string
 	payload      []byte
+	size         int // of the payload as received
 }
 
 // onMessage is the transport hook for /set messages. It never blocks: a
@@ -34,7 +39,10 @@ func (p *Publisher) onMessage(m message) {
 		}
 		return
 	}
-	req := setRequest{device: device, name: name, payload: bytes.Clone(m.payload)}
+	req := setRequest{device: device, name: name, size: len(m.payload)}
+	if req.size <= maxWritePayload { // a larger payload is refused by apply unread: keep none of it
+		req.payload = bytes.Clone(m.payload)
+	}
 	select {
 	case <-p.done:
 		return
@@ -90,11 +98,18 @@ func (p *Publisher) busyWorker(ctx context.Context) {
 // apply decodes and performs one write through the bus, which validates it
 // (kind, format, limits, rate limit) before any device sees it.
 func (p *Publisher) apply(ctx context.Context, req setRequest) writeResult {
-	log := p.log.With("device", req.device, "datapoint", req.name)
+	log := p.log.With("device", model.Short(req.device), "datapoint", model.Short(req.name))
+	if req.size > maxWritePayload {
+		p.m.writes.WithLabelValues(writeRejected).Inc()
+		p.bus.CountRejected()
+		log.Warn("write rejected: payload too large", "bytes", req.size, "max", maxWritePayload)
+		return writeResult{Error: fmt.Sprintf("payload too large: %d bytes (max %d)", req.size, maxWritePayload)}
+	}
 	v, err := model.ParseWrite(req.payload)
 	if err != nil {
 		p.m.writes.WithLabelValues(writeRejected).Inc()
-		log.Info("write rejected", "err", err)
+		p.bus.CountRejected()
+		log.Info("write rejected", "err", err, "payload", model.Short(req.payload))
 		return writeResult{Error: err.Error()}
 	}
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
@@ -106,11 +121,11 @@ func (p *Publisher) apply(ctx context.Context, req setRequest) writeResult {
 			err = fmt.Errorf("no answer within %s: %w", writeTimeout, err)
 		}
 		p.m.writes.WithLabelValues(result).Inc()
-		log.Warn("write "+result, "value", v, "err", err)
+		log.Warn("write "+result, "value", model.Short(v), "err", err)
 		return writeResult{Error: err.Error()}
 	}
 	p.m.writes.WithLabelValues(writeOK).Inc()
-	log.Info("write applied", "value", v, "read_back", got)
+	log.Info("write applied", "value", model.Short(v), "read_back", got)
 	return writeResult{OK: true, Value: got, Time: model.NowMs()}
 }
 

@@ -71,6 +71,10 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if c := parse(fs, args); c >= 0 {
 		return c
 	}
+	// Every phase that can run does, and all their errors are printed
+	// together: the config's keys and values (config.Load, which returns the
+	// config as far as it decoded), then every device's driver settings and
+	// profile (gateway.Check). Only a file that is not YAML stops at the first.
 	cfg, err := config.Load(*path, os.LookupEnv)
 	if cfg == nil {
 		return reportConfigErr(err, stderr)
@@ -82,11 +86,25 @@ func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		errs = append(errs, devErrs...)
 	}
 	if len(errs) > 0 {
+		errs = dedupe(errs) // a device without driver is reported by both phases
 		errs.Sort()
 		return reportConfigErr(errs, stderr)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d devices)\n", *path, len(cfg.Devices))
 	return exitOK
+}
+
+// dedupe drops errors equal to an earlier one.
+func dedupe(errs config.Errors) config.Errors {
+	seen := make(map[config.FieldError]bool, len(errs))
+	out := errs[:0]
+	for _, e := range errs {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // loadConfig loads a config; on failure it prints every error and returns the exit code.

@@ -1,9 +1,11 @@
 package modbus
 
 import (
+	"errors"
 	"time"
 
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/driver"
 )
 
 // Config is the configuration of one Modbus device (`driver: modbus`).
@@ -80,11 +82,23 @@ func (c *Config) Validate() []config.FieldError {
 func (c *Config) validateTiming() []config.FieldError {
 	var errs []config.FieldError
 	add := func(path, format string, args ...any) { errs = append(errs, config.Errf(path, format, args...)) }
-	if c.Interval <= 0 {
-		add("interval", "must be above 0")
-	}
-	if c.Timeout <= 0 {
-		add("timeout", "must be above 0")
+	for _, d := range []struct {
+		key  string
+		v    config.Duration
+		zero bool // 0 is a valid value (no pause, no gap, no backoff)
+	}{
+		{"interval", c.Interval, false},
+		{"timeout", c.Timeout, false},
+		{"backoff", c.Backoff, true},
+		{"pause", c.Pause, true},
+		{"write_gap", c.MinWriteGap, true},
+	} {
+		switch {
+		case d.v < 0 && d.zero:
+			add(d.key, "%s: must not be negative", d.v.D())
+		case d.v <= 0 && !d.zero:
+			add(d.key, "%s: must be positive", d.v.D())
+		}
 	}
 	if c.Retries < 0 || c.Retries > 10 {
 		add("retries", "%d is out of 0..10", c.Retries)
@@ -96,6 +110,45 @@ func (c *Config) validateTiming() []config.FieldError {
 		add("max_registers", "%d is out of 1..%d", c.MaxRegisters, maxRegisters)
 	}
 	return errs
+}
+
+// CheckProfile loads and parses the profile named by the profile key, if
+// any, and reports what is wrong with it under the key path "profile". The
+// gateway calls it for a device whose other keys have errors, so that a bad
+// profile is reported in the same run.
+func (c *Config) CheckProfile(src driver.ProfileSource) []config.FieldError {
+	_, errs := c.loadProfile(src)
+	return errs
+}
+
+// loadProfile returns the profile named by the profile key (nil without
+// one). Every problem has the key path "profile" and is said once: the
+// source's errors name the profile already, the profile's own errors name
+// its file and line.
+func (c *Config) loadProfile(src driver.ProfileSource) (*Profile, []config.FieldError) {
+	if c.Profile == "" {
+		return nil, nil
+	}
+	if src == nil {
+		return nil, []config.FieldError{config.Errf("profile", "profile %q: no profile source", c.Profile)}
+	}
+	data, source, err := src.Load(c.Profile)
+	if err != nil {
+		return nil, []config.FieldError{config.Errf("profile", "%v", err)}
+	}
+	p, err := ParseProfile(data, source)
+	var perrs config.Errors
+	switch {
+	case errors.As(err, &perrs):
+		errs := make([]config.FieldError, len(perrs))
+		for i, e := range perrs {
+			errs[i] = config.Errf("profile", "%s", e.Error())
+		}
+		return nil, errs
+	case err != nil:
+		return nil, []config.FieldError{config.Errf("profile", "%v", err)}
+	}
+	return p, nil
 }
 
 // unitID returns the configured unit, else the profile's, else 1.

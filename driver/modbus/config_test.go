@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/driver"
+	"github.com/gridbox/gridbox/profile"
 	"gopkg.in/yaml.v3"
 )
 
@@ -75,7 +77,11 @@ func TestConfigValidate(t *testing.T) {
 		{"unit range", `{url: "tcp://h", unit: 248, profile: x}`, []string{"unit: 248 is out of 0..247"}},
 		{"negative unit", `{url: "tcp://h", unit: -1, profile: x}`, []string{"unit: -1 is out of"}},
 		{"timing", `{url: "tcp://h", profile: x, interval: 0s, timeout: 0s, retries: 11, max_gap: -1, max_registers: 126}`,
-			[]string{"interval: must be above 0", "timeout: must be above 0", "retries: 11", "max_gap: -1", "max_registers: 126"}},
+			[]string{"interval: 0s: must be positive", "timeout: 0s: must be positive", "retries: 11", "max_gap: -1", "max_registers: 126"}},
+		{"negative durations", `{url: "tcp://h", profile: x, interval: -5s, timeout: -1ms, backoff: -1s, pause: -2ms, write_gap: -3s}`,
+			[]string{"interval: -5s: must be positive", "timeout: -1ms: must be positive", "backoff: -1s: must not be negative",
+				"pause: -2ms: must not be negative", "write_gap: -3s: must not be negative"}},
+		{"zero where zero means none", `{url: "tcp://h", profile: x, backoff: 0s, pause: 0s, write_gap: 0s}`, nil},
 		{"register problems", `
 url: tcp://h
 registers:
@@ -167,5 +173,42 @@ func TestWriteMultipleOnlyForActuators(t *testing.T) {
 	errs := c.Validate()
 	if len(errs) != 1 || errs[0].Path != "registers[0].write_multiple" {
 		t.Fatalf("errors %v", errs)
+	}
+}
+
+// TestConfigProfileErrors: a profile that cannot be loaded or parsed is
+// reported under the key "profile", naming the profile once (its source says
+// which profile) or the profile file's own line and key.
+func TestConfigProfileErrors(t *testing.T) {
+	src := mapSource{"demo-room": demoRoomProfile, "broken": "name: broken\ndriver: modbus\nregisters:\n  - {name: a, address: 1, type: int99}\n"}
+	cases := []struct {
+		profile string
+		src     driver.ProfileSource
+		want    string // "path: message"
+	}{
+		{"demo-room", src, ""},
+		{"", nil, ""},
+		{"missing", src, `profile: unknown profile "missing"`},
+		{"missing", profile.Builtin(), `profile: profile "missing": no built-in profile and no file of that name`},
+		{"broken", src, `profile: broken.yaml:4: registers[0].type: unknown type "int99"`},
+		{"demo-room", nil, `profile: profile "demo-room": no profile source`},
+	}
+	for _, c := range cases {
+		cfg := NewConfig()
+		cfg.Profile = c.profile
+		errs := cfg.CheckProfile(c.src)
+		var got string
+		if len(errs) > 1 {
+			t.Errorf("%s: %d errors, want at most one: %v", c.profile, len(errs), config.Errors(errs))
+		}
+		if len(errs) > 0 {
+			got = errs[0].Path + ": " + errs[0].Msg
+		}
+		if !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") {
+			t.Errorf("%s: got %q, want %q", c.profile, got, c.want)
+		}
+		if strings.Count(got, `"`+c.profile+`"`) > 1 {
+			t.Errorf("%s: profile named twice: %q", c.profile, got)
+		}
 	}
 }

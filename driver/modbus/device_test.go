@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/modbus/modbustest"
 	"github.com/gridbox/gridbox/model"
@@ -368,8 +369,10 @@ func TestProfileDevice(t *testing.T) {
 		t.Fatalf("temperature = %+v", v)
 	}
 	cfg.Profile = "missing"
-	if _, err := drv.Factory().New(cfg, driver.Env{Profiles: mapSource{}}); err == nil || !strings.Contains(err.Error(), `profile "missing"`) {
-		t.Fatalf("missing profile: err = %v", err)
+	_, err := drv.Factory().New(cfg, driver.Env{Profiles: mapSource{}})
+	var ce config.Errors
+	if !errors.As(err, &ce) || len(ce) != 1 || ce[0].Path != "profile" || ce[0].Msg != `unknown profile "missing"` {
+		t.Fatalf("missing profile: err = %#v, want config.Errors with path profile and the source's message", err)
 	}
 }
 

@@ -42,24 +42,16 @@ func (d *Driver) Close() error { return d.pool.Close() }
 
 // NewDevice builds a device from a validated *Config: it loads the profile
 // through env.Profiles, merges the inline registers and joins the shared
-// connection of the device's URL.
+// connection of the device's URL. Config problems found here (the profile)
+// are a config.Errors with key paths relative to the device.
 func (d *Driver) NewDevice(c driver.Config, env driver.Env) (driver.Device, error) {
 	cfg, ok := c.(*Config)
 	if !ok {
 		return nil, fmt.Errorf("modbus: config is %T, want *modbus.Config", c)
 	}
-	var prof *Profile
-	if cfg.Profile != "" {
-		if env.Profiles == nil {
-			return nil, fmt.Errorf("profile %q: no profile source", cfg.Profile)
-		}
-		data, src, err := env.Profiles.Load(cfg.Profile)
-		if err != nil {
-			return nil, fmt.Errorf("profile %q: %w", cfg.Profile, err)
-		}
-		if prof, err = ParseProfile(data, src); err != nil {
-			return nil, err
-		}
+	prof, perrs := cfg.loadProfile(env.Profiles)
+	if len(perrs) > 0 {
+		return nil, config.Errors(perrs)
 	}
 	regs := cfg.Registers
 	if prof != nil {
