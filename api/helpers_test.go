@@ -47,12 +47,16 @@ type fakeHistory struct {
 	last    *model.HistoryQuery
 	samples []model.Sample
 	err     error
+	keeps   map[string]bool // datapoints with (empty) history when samples is nil
 }
 
 func (f *fakeHistory) History(_ context.Context, q model.HistoryQuery) ([]model.Sample, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.last = &q
+	if f.samples == nil && f.err == nil && !f.keeps[model.Key(q.Device, q.Name)] {
+		return nil, model.ErrNoHistory
+	}
 	return f.samples, f.err
 }
 

@@ -28,10 +28,7 @@ const defaultSpan = time.Hour
 
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	device, name := pathKey(r)
-	if _, _, _, ok := s.bus.Datapoint(device, name); !ok {
-		writeError(w, unknownPoint(device, name))
-		return
-	}
+	_, _, _, known := s.bus.Datapoint(device, name)
 	q, ans, e := parseHistory(r.URL.Query(), time.Now())
 	if e != nil {
 		writeError(w, e)
@@ -43,6 +40,13 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	}
 	q.Device, q.Name = device, name
 	samples, err := s.opts.History.History(r.Context(), q)
+	if errors.Is(err, model.ErrNoHistory) {
+		if !known { // never kept, and not (or no longer) in the catalog
+			writeError(w, unknownPoint(device, name))
+			return
+		}
+		samples, err = nil, nil
+	}
 	var qe *model.QueryError
 	if errors.As(err, &qe) {
 		writeError(w, errorf(http.StatusBadRequest, qe.Field, "%s", qe.Msg))

@@ -1,11 +1,10 @@
-// Package api serves gridbox's REST API (SPEC §6), the live value stream
+// Package api serves gridbox's REST API (docs/api.md), the live value stream
 // (Server-Sent Events), /healthz, /metrics, the OpenAPI document and a small
 // web UI. It is a sink and a write source of the bus and knows nothing of
 // drivers, MQTT or the store beyond the History interface.
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,11 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// History answers history queries; the store implements it.
-type History interface {
-	History(ctx context.Context, q model.HistoryQuery) ([]model.Sample, error)
-}
-
 // Options configure a Server.
 type Options struct {
 	Auth        string   // "token" (default), "read-open" or "none"
@@ -32,7 +26,7 @@ type Options struct {
 	Log         *slog.Logger
 	Metrics     prometheus.Registerer // for the api's own metrics; nil → none
 	Gatherer    prometheus.Gatherer   // for /metrics; nil → 404
-	History     History               // nil → history answers 503
+	History     model.History         // nil → history answers 503
 }
 
 // Server is the HTTP side of a gateway; serve its Handler with an http.Server.

@@ -6,7 +6,7 @@ package bus
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -31,6 +31,8 @@ type Bus struct {
 	in      atomic.Uint64
 	writes  writeStats
 	refresh time.Duration // see SetStateRefresh
+	order   int           // registration counter: devices list in the order they came
+	unknown unknownLog    // values and states for unregistered devices or datapoints
 }
 
 type entry struct {
@@ -54,7 +56,16 @@ const DefaultStateRefresh = time.Minute
 
 // New returns an empty bus.
 func New() *Bus {
-	return &Bus{points: map[string]*entry{}, devices: map[string]*deviceEntry{}, retired: map[string][2]uint64{}, refresh: DefaultStateRefresh}
+	return &Bus{points: map[string]*entry{}, devices: map[string]*deviceEntry{}, retired: map[string][2]uint64{},
+		refresh: DefaultStateRefresh, unknown: unknownLog{log: slog.New(slog.DiscardHandler), seen: map[string]bool{}}}
+}
+
+// SetLogger sets where the bus logs (values for unknown datapoints); call it
+// before the devices run. Without it the bus logs nothing.
+func (b *Bus) SetLogger(l *slog.Logger) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.unknown.log = l
 }
 
 // SetStateRefresh sets how often an unchanged device state is sent again;
@@ -63,27 +74,6 @@ func (b *Bus) SetStateRefresh(d time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.refresh = d
-}
-
-// AddDevice registers a device with its datapoints and optional writer.
-// minWriteGapMs is the minimum time between two writes to one datapoint.
-func (b *Bus) AddDevice(state model.DeviceState, points []model.Datapoint, w Writer, minWriteGapMs int64) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, dup := b.devices[state.Device]; dup {
-		return fmt.Errorf("device %q registered twice", state.Device)
-	}
-	for i := range points {
-		p := points[i]
-		p.Device = state.Device
-		k := p.Key()
-		if _, dup := b.points[k]; dup {
-			return fmt.Errorf("datapoint %q registered twice", k)
-		}
-		b.points[k] = &entry{meta: p}
-	}
-	b.devices[state.Device] = &deviceEntry{state: state, writer: w, limit: newRateLimit(minWriteGapMs), order: len(b.devices)}
-	return nil
 }
 
 // Datapoint returns the metadata and last value of one datapoint.
@@ -130,9 +120,14 @@ func (b *Bus) Datapoints() []Point {
 func (b *Bus) Devices() []model.DeviceState {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	out := make([]model.DeviceState, len(b.devices))
+	ds := make([]*deviceEntry, 0, len(b.devices))
 	for _, d := range b.devices {
-		out[d.order] = d.state
+		ds = append(ds, d)
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i].order < ds[j].order })
+	out := make([]model.DeviceState, len(ds))
+	for i, d := range ds {
+		out[i] = d.state
 	}
 	return out
 }
@@ -160,7 +155,8 @@ func (b *Bus) Restore(vals []model.Value) {
 }
 
 // Publish records values as last values and fans them out to every
-// subscription without blocking. Values of unknown datapoints are dropped.
+// subscription without blocking. Values of unknown datapoints are dropped,
+// counted and logged once per datapoint.
 func (b *Bus) Publish(vals ...model.Value) {
 	b.mu.Lock()
 	known := vals
@@ -171,8 +167,11 @@ func (b *Bus) Publish(vals ...model.Value) {
 			if len(known) < len(vals) {
 				known = append(known, v)
 			}
-		} else if len(known) == len(vals) {
-			known = append(make([]model.Value, 0, len(vals)), vals[:i]...)
+		} else {
+			if len(known) == len(vals) {
+				known = append(make([]model.Value, 0, len(vals)), vals[:i]...)
+			}
+			b.unknown.value(v.Key())
 		}
 	}
 	subs := b.subs
@@ -194,6 +193,7 @@ func (b *Bus) SetState(st model.DeviceState, polls, errs uint64) {
 	b.mu.Lock()
 	d, ok := b.devices[st.Device]
 	if !ok {
+		b.unknown.state(st.Device)
 		b.mu.Unlock()
 		return
 	}

@@ -6,7 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Collector struct {
 	b                               *Bus
 	in, out, dropped, online, polls *prometheus.Desc
-	errs, writes                    *prometheus.Desc
+	errs, writes, unknown           *prometheus.Desc
 }
 
 // NewCollector returns a Prometheus collector for b.
@@ -23,12 +23,13 @@ func NewCollector(b *Bus) *Collector {
 		polls:   d("gridbox_device_polls_total", "Polls (or received messages) per device.", "device"),
 		errs:    d("gridbox_device_errors_total", "Failed polls per device.", "device"),
 		writes:  d("gridbox_writes_total", "Writes by result: ok, failed (device error), rejected (validation).", "result"),
+		unknown: d("gridbox_bus_unknown_total", "Values (what=value) and device states (what=state) dropped because their datapoint or device is not registered.", "what"),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.in, c.out, c.dropped, c.online, c.polls, c.errs, c.writes} {
+	for _, d := range []*prometheus.Desc{c.in, c.out, c.dropped, c.online, c.polls, c.errs, c.writes, c.unknown} {
 		ch <- d
 	}
 }
@@ -56,4 +57,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.writes, ok, "ok")
 	counter(c.writes, failed, "failed")
 	counter(c.writes, rejected, "rejected")
+	vals, states := c.b.Unknown()
+	counter(c.unknown, vals, "value")
+	counter(c.unknown, states, "state")
 }

@@ -12,8 +12,10 @@ type Subscription struct {
 	Name    string
 	Values  <-chan model.Value
 	States  <-chan model.DeviceState // nil unless subscribed with states
+	Events  <-chan Event             // nil unless subscribed with events
 	values  chan model.Value
 	states  chan model.DeviceState
+	events  chan Event
 	out     atomic.Uint64
 	dropped atomic.Uint64
 }
@@ -22,7 +24,12 @@ type Subscription struct {
 type Options struct {
 	Size   int  // value queue length; 0 means 4096
 	States bool // also deliver device state changes
+	Events bool // also deliver catalog changes (devices and datapoints added or removed)
 }
+
+// eventQueue is the length of a subscription's event queue: catalog changes
+// are rare, and one beyond it is dropped and counted like a value.
+const eventQueue = 4096
 
 // Subscribe adds a sink. Call Unsubscribe when the sink stops.
 func (b *Bus) Subscribe(name string, o Options) *Subscription {
@@ -34,6 +41,10 @@ func (b *Bus) Subscribe(name string, o Options) *Subscription {
 	if o.States {
 		s.states = make(chan model.DeviceState, 256)
 		s.States = s.states
+	}
+	if o.Events {
+		s.events = make(chan Event, eventQueue)
+		s.Events = s.events
 	}
 	b.mu.Lock()
 	b.subs = append(append([]*Subscription(nil), b.subs...), s)
@@ -78,6 +89,17 @@ func (s *Subscription) offerState(st model.DeviceState) {
 	}
 	select {
 	case s.states <- st:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+func (s *Subscription) offerEvent(e Event) {
+	if s.events == nil {
+		return
+	}
+	select {
+	case s.events <- e:
 	default:
 		s.dropped.Add(1)
 	}

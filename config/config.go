@@ -1,4 +1,4 @@
-// Package config loads and validates gridbox's YAML configuration (SPEC §4):
+// Package config loads and validates gridbox's YAML configuration (docs/config.md):
 // defaults, `${ENV}` secrets, `GRIDBOX_<PATH>` overrides, unknown keys
 // rejected, and every error reported at once with file, line and key path.
 package config
@@ -6,52 +6,43 @@ package config
 import (
 	"fmt"
 	"os"
+	"reflect"
 
 	"gopkg.in/yaml.v3"
 )
 
-// Config is the whole gateway configuration.
+// Config is the whole gateway configuration: the keys every gateway has
+// (site, log, devices) and one section per sink kind (mqtt, store, http, …),
+// which the kind's own package decodes, defaults and checks (DecodeSection).
 type Config struct {
 	Site    string   `yaml:"site"`
-	HTTP    HTTP     `yaml:"http"`
-	MQTT    MQTT     `yaml:"mqtt"`
-	Store   Store    `yaml:"store"`
 	Log     Log      `yaml:"log"`
 	Devices []Device `yaml:"devices"`
 
+	// Sections are the other top-level keys in file order, for the sink
+	// kinds; a key no kind claims is an error of the gateway's check.
+	Sections []Section `yaml:"-"`
 	// File is the path the config was loaded from ("" when built in code).
 	File string `yaml:"-"`
+	// Env looks up environment variables for GRIDBOX_* overrides of sections.
+	Env func(string) (string, bool) `yaml:"-"`
 }
 
-// HTTP configures the REST API and web UI.
-type HTTP struct {
-	Listen      string   `yaml:"listen"`
-	Auth        string   `yaml:"auth"` // token (default), read-open, none
-	Tokens      []string `yaml:"tokens"`
-	MetricsAuth string   `yaml:"metrics_auth"` // none (default) or token
+// Section is one top-level key left for a sink kind.
+type Section struct {
+	Key  string
+	Line int        // of the key
+	Node *yaml.Node // its value: a mapping, or a sequence for kinds with several instances
 }
 
-// MQTT configures the broker connection and native topics.
-type MQTT struct {
-	Broker   string `yaml:"broker"` // "embedded" or a URL
-	Listen   string `yaml:"listen"` // listener of the embedded broker
-	Prefix   string `yaml:"prefix"`
-	ClientID string `yaml:"client_id"`
-	Buffer   int    `yaml:"buffer"`  // values kept while disconnected
-	QoS      int    `yaml:"qos"`     // QoS of value messages
-	CAFile   string `yaml:"ca_file"` // PEM CAs trusted for mqtts:// and mqtts5:// instead of the system roots
-
-	// Limits of the embedded broker; 0 means the broker package's default.
-	MaxPacketSize int `yaml:"max_packet_size"` // bytes; a larger packet disconnects its client
-	MaxClients    int `yaml:"max_clients"`     // connections beyond it are refused
-	MaxQueued     int `yaml:"max_queued"`      // messages queued per client before drops (counted)
-}
-
-// Store configures the embedded history store.
-type Store struct {
-	Path          string   `yaml:"path"`
-	BatchSize     int      `yaml:"batch_size"`
-	FlushInterval Duration `yaml:"flush_interval"`
+// Section returns the section with key k, or nil.
+func (c *Config) Section(k string) *Section {
+	for i := range c.Sections {
+		if c.Sections[i].Key == k {
+			return &c.Sections[i]
+		}
+	}
+	return nil
 }
 
 // Log configures logging.
@@ -84,15 +75,10 @@ func (d *Device) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// Defaults returns a config with every default filled in and no devices.
+// Defaults returns a config with every default of the core keys filled in,
+// no devices and no sections (each sink kind has its own defaults).
 func Defaults() *Config {
-	return &Config{
-		Site:  "gridbox",
-		HTTP:  HTTP{Listen: ":8080", Auth: "token", MetricsAuth: "none"},
-		MQTT:  MQTT{Broker: "embedded", Listen: ":1883", Prefix: "gridbox", Buffer: 10000},
-		Store: Store{Path: "./data", BatchSize: 5000, FlushInterval: Duration(500e6)},
-		Log:   Log{Level: "info", Format: "text"},
-	}
+	return &Config{Site: "gridbox", Log: Log{Level: "info", Format: "text"}}
 }
 
 // Load reads, overrides and validates a config file. The error, if any, is
@@ -112,7 +98,7 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Config, 
 		env = os.LookupEnv
 	}
 	cfg := Defaults()
-	cfg.File = file
+	cfg.File, cfg.Env = file, env
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		fe := syntaxError(data, err)
@@ -131,8 +117,10 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Config, 
 	}
 	var errs Errors
 	errs = append(errs, expandSecrets(root, "", env)...)
-	errs = append(errs, applyEnv(root, env)...)
-	errs = append(errs, decodeStrict(root, cfg, "")...)
+	errs = append(errs, applyEnv(root, EnvOverrides(), env)...)
+	core, sections := splitSections(root)
+	cfg.Sections = sections
+	errs = append(errs, decodeStrict(core, cfg, "")...)
 	errs = append(errs, validate(cfg, root)...)
 	for i := range errs {
 		errs[i].File = file
@@ -142,4 +130,21 @@ func Parse(data []byte, file string, env func(string) (string, bool)) (*Config, 
 		return cfg, errs
 	}
 	return cfg, nil
+}
+
+// splitSections separates the core keys (the fields of Config) from the
+// sections of the sink kinds.
+func splitSections(root *yaml.Node) (*yaml.Node, []Section) {
+	fields := yamlFields(reflect.TypeOf(Config{}))
+	core := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: root.Line, Column: root.Column}
+	var sections []Section
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if _, ok := fields[k.Value]; ok {
+			core.Content = append(core.Content, k, v)
+			continue
+		}
+		sections = append(sections, Section{Key: k.Value, Line: k.Line, Node: v})
+	}
+	return core, sections
 }

@@ -39,10 +39,23 @@ func expandSecrets(n *yaml.Node, path string, env func(string) (string, bool)) [
 // EnvOverride is one GRIDBOX_<PATH> variable and the key path it sets.
 type EnvOverride struct{ Var, Path string }
 
-// EnvOverrides lists the environment variables that override scalar keys.
+// EnvOverrides lists the environment variables that override the core
+// scalar keys (site, log.*); EnvFor lists those of a section.
 func EnvOverrides() []EnvOverride {
 	var out []EnvOverride
 	collectEnv(reflect.TypeOf(Config{}), "", &out)
+	return out
+}
+
+// EnvFor lists the GRIDBOX_<SECTION>_<KEY> variables that override the
+// scalar keys of a section whose config struct is sample's type.
+func EnvFor(section string, sample any) []EnvOverride {
+	var out []EnvOverride
+	t := reflect.TypeOf(sample)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	collectEnv(t, section, &out)
 	return out
 }
 
@@ -64,9 +77,10 @@ func envName(path string) string {
 	return "GRIDBOX_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(path))
 }
 
-// applyEnv sets scalar keys from GRIDBOX_* variables, creating keys as needed.
-func applyEnv(root *yaml.Node, env func(string) (string, bool)) []FieldError {
-	for _, o := range EnvOverrides() {
+// applyEnv sets scalar keys from GRIDBOX_* variables, creating keys as
+// needed; root is the node the overrides' paths start at.
+func applyEnv(root *yaml.Node, overrides []EnvOverride, env func(string) (string, bool)) []FieldError {
+	for _, o := range overrides {
 		v, ok := env(o.Var)
 		if !ok {
 			continue
@@ -74,6 +88,20 @@ func applyEnv(root *yaml.Node, env func(string) (string, bool)) []FieldError {
 		setPath(root, strings.Split(o.Path, "."), v)
 	}
 	return nil
+}
+
+// ApplyEnv applies a section's overrides (EnvFor) to its mapping node n;
+// the section's own key is the first part of every override's path.
+func ApplyEnv(n *yaml.Node, overrides []EnvOverride, env func(string) (string, bool)) {
+	if env == nil || n.Kind != yaml.MappingNode {
+		return
+	}
+	for _, o := range overrides {
+		if v, ok := env(o.Var); ok {
+			_, rest, _ := strings.Cut(o.Path, ".")
+			setPath(n, strings.Split(rest, "."), v)
+		}
+	}
 }
 
 func setPath(n *yaml.Node, keys []string, v string) {

@@ -26,6 +26,13 @@ func DecodeDevice(n *yaml.Node, out any, prefix string) []FieldError {
 	return decodeStrict(n, out, prefix)
 }
 
+// DecodeSection decodes a sink kind's section (or one item of a list
+// section) strictly into out, a pointer to the kind's config struct with its
+// defaults filled in; prefix is the key path ("mqtt", "mqtt[1]").
+func DecodeSection(n *yaml.Node, out any, prefix string) []FieldError {
+	return decodeStrict(n, out, prefix)
+}
+
 // Locate returns the line of the node at a relative key path such as
 // "registers[3].type" below n, or of the nearest existing parent.
 func Locate(n *yaml.Node, path string) int {

@@ -63,3 +63,69 @@ devices:
 		}
 	}
 }
+
+// checkErrs parses src with env and returns what Parse and Check report.
+func checkErrs(t *testing.T, src string, env map[string]string) string {
+	t.Helper()
+	cfg, err := config.Parse([]byte(src), "g.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		return err.Error()
+	}
+	if err := gateway.Check(cfg, gateway.Options{Profiles: profile.Builtin()}); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// TestSectionErrors: each sink kind's section is decoded and checked by its
+// own package, reported with file, line and key path like every other error.
+func TestSectionErrors(t *testing.T) {
+	cases := []struct {
+		src string
+		env map[string]string
+		msg string
+	}{
+		{"store: {flush_interval: 0s}\n", nil, "g.yaml:2: store.flush_interval: 0s: must be positive"},
+		{"store: {flush_interval: -5s}\n", nil, "g.yaml:2: store.flush_interval: -5s: must be positive"},
+		{"store: {flush_interval: 2s}\n", nil, "g.yaml:2: store.flush_interval: 2s: want at most 1s"},
+		{"store: {flush_interval: soon}\n", nil, `g.yaml:2: store.flush_interval: "soon" is not a duration`},
+		{"store: {flush_interval: 1s}\n", map[string]string{"GRIDBOX_STORE_FLUSH_INTERVAL": "-1ms"}, "store.flush_interval: -1ms: must be positive"},
+		{"store: {batch_size: lots}\n", nil, "g.yaml:2: store.batch_size: cannot unmarshal"},
+		{"store: {}\n", map[string]string{"GRIDBOX_STORE_BATCH_SIZE": "lots"}, "store.batch_size"},
+		{"mqtt:\n  broker: [a, b]\n", nil, "g.yaml:3: mqtt.broker: cannot unmarshal !!seq into string"},
+		{"mqtt:\n  broker: ftp://example.com\n", nil, "g.yaml:3: mqtt.broker: \"ftp://example.com\": scheme \"ftp\""},
+		{"mqtt:\n  prefxi: x\n", nil, "g.yaml:3: mqtt.prefxi: unknown key (valid keys: broker, buffer, ca_file, client_id, listen, max_clients, max_packet_size, max_queued, prefix, qos)"},
+		{"mqtt: {prefix: a/#}\n", nil, "g.yaml:2: mqtt.prefix: \"a/#\": want a topic root without wildcards"},
+		{"mqtt:\n  - {prefix: a}\n  - {name: Bad!, prefix: b}\n", nil, "g.yaml:4: mqtt[1].name: \"Bad!\" is not a slug"},
+		{"mqtt:\n  - {prefix: a}\n  - {broker: nope, prefix: b}\n", nil, "g.yaml:4: mqtt[1].broker:"},
+		{"mqtt:\n  - {name: x}\n  - {name: x, listen: \":1884\"}\n", nil, "sink name \"x\" is used twice"},
+		{"store:\n  - {path: a}\n", nil, "g.yaml:3: store: a list is not allowed here: want one mapping"},
+		{"storre: {path: a}\n", nil, "g.yaml:2: storre: unknown key (valid keys: devices, http, log, mqtt, site, store)"},
+		{"http: {auth: token}\n", nil, "g.yaml:2: http.tokens: auth \"token\" needs at least one token"},
+		{"http: {auth: none, listen: nope}\n", nil, "g.yaml:2: http.listen: \"nope\" is not host:port"},
+		{"", map[string]string{"GRIDBOX_MQTT_BROKER": "ftp://x"}, "mqtt.broker: \"ftp://x\": scheme"},
+	}
+	for _, c := range cases {
+		src := c.src
+		if !strings.Contains(src, "http:") {
+			src = "http: {auth: none}\n" + src
+		} else {
+			src = "site: s\n" + src
+		}
+		got := checkErrs(t, src, c.env)
+		if !strings.Contains(got, c.msg) || strings.Count(got, "\n") != 0 {
+			t.Errorf("%q: got %q, want one error containing %q", c.src, got, c.msg)
+		}
+	}
+}
+
+// TestSectionDefaultsAndEnv: a kind without a section runs with its
+// defaults, GRIDBOX_<SECTION>_<KEY> overrides apply to it, and `mqtt:` with
+// nothing after it means the defaults.
+func TestSectionDefaultsAndEnv(t *testing.T) {
+	for _, src := range []string{"http: {auth: none}\n", "http: {auth: none}\nmqtt:\n"} {
+		if got := checkErrs(t, src, map[string]string{"GRIDBOX_MQTT_BROKER": "mqtt5://u:p@127.0.0.1:1883", "GRIDBOX_STORE_BATCH_SIZE": "123"}); got != "" {
+			t.Errorf("%q: %s", src, got)
+		}
+	}
+}

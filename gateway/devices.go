@@ -13,10 +13,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// writeGapper is implemented by driver configs that ask for a minimum time
-// between two writes to one datapoint.
-type writeGapper interface{ WriteGap() time.Duration }
-
 // built is one device made from its config.
 type built struct {
 	id, driver string
@@ -26,7 +22,7 @@ type built struct {
 
 // buildDevices decodes, validates and constructs every device; it reports
 // every problem with file, line and key path.
-func buildDevices(cfg *config.Config, drivers map[string]driver.Factory, env driver.Env) ([]built, config.Errors) {
+func buildDevices(cfg *config.Config, drivers []driver.Factory, env driver.Env) ([]built, config.Errors) {
 	var out []built
 	var errs config.Errors
 	for i, d := range cfg.Devices {
@@ -55,11 +51,11 @@ type profileChecker interface {
 // phase it can run: its keys and their types (decode), their values
 // (validate) and its profile. Only a device without any problem is built,
 // which checks it once more as the driver sees it (profile, datapoints).
-func buildDevice(d config.Device, prefix string, drivers map[string]driver.Factory, env driver.Env) (built, []config.FieldError) {
+func buildDevice(d config.Device, prefix string, drivers []driver.Factory, env driver.Env) (built, []config.FieldError) {
 	if d.Driver == "" { // the same error as the config package's, printed once by check
 		return built{}, []config.FieldError{{Line: config.Locate(d.Node, ""), Path: prefix + ".driver", Msg: "missing"}}
 	}
-	f, ok := drivers[d.Driver]
+	f, ok := findDriver(drivers, d.Driver)
 	if !ok {
 		return built{}, []config.FieldError{{Line: config.Locate(d.Node, "driver"), Path: prefix + ".driver",
 			Msg: fmt.Sprintf("unknown driver %q (known: %s)", d.Driver, strings.Join(driverNames(drivers), ", "))}}
@@ -87,11 +83,11 @@ func buildDevice(d config.Device, prefix string, drivers map[string]driver.Facto
 		}
 		return built{}, []config.FieldError{{Line: d.Node.Line, Path: prefix, Msg: err.Error()}}
 	}
-	if errs := checkDatapoints(dev.Datapoints(), prefix, d.Node.Line); len(errs) > 0 {
+	if errs := checkDatapoints(dev, d.Node, prefix); len(errs) > 0 {
 		return built{}, errs
 	}
 	b := built{id: d.ID, driver: d.Driver, dev: dev}
-	if g, ok := cfg.(writeGapper); ok {
+	if g, ok := cfg.(driver.WriteGapper); ok {
 		b.writeGap = g.WriteGap()
 	}
 	return b, nil
@@ -124,20 +120,70 @@ func reportedAt(errs []config.FieldError, p string) bool {
 	return false
 }
 
-func checkDatapoints(pts []model.Datapoint, prefix string, line int) []config.FieldError {
+// checkDatapoints checks every datapoint's metadata, and that a device
+// with an actuator has the Writer capability: a datapoint that asks for
+// writes on a driver that cannot write is a start error at its line, never a
+// silently read-only device.
+func checkDatapoints(dev driver.Device, n *yaml.Node, prefix string) []config.FieldError {
 	var errs []config.FieldError
-	for _, p := range pts {
+	_, writable := dev.(driver.Writer)
+	for _, p := range dev.Datapoints() {
 		if err := p.CheckMeta(); err != nil {
-			errs = append(errs, config.FieldError{Line: line, Path: prefix, Msg: fmt.Sprintf("datapoint %s: %v", p.Name, err)})
+			errs = append(errs, config.FieldError{Line: datapointLine(n, p.Name), Path: prefix, Msg: fmt.Sprintf("datapoint %s: %v", p.Name, err)})
+		}
+		if p.Kind == model.Actuator && !writable {
+			errs = append(errs, config.FieldError{Line: datapointLine(n, p.Name), Path: prefix,
+				Msg: fmt.Sprintf("datapoint %s is an actuator, but this driver cannot write: make it a sensor", p.Name)})
 		}
 	}
 	return errs
 }
 
-func driverNames(m map[string]driver.Factory) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
+// datapointLine is the line that defines a datapoint in a device's config:
+// the mapping with `name: <name>`, else the `profile:` key, else the device.
+func datapointLine(n *yaml.Node, name string) int {
+	if l := findNamed(n, name); l > 0 {
+		return l
+	}
+	return config.Locate(n, "profile")
+}
+
+func findNamed(n *yaml.Node, name string) int {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == "name" && n.Content[i+1].Value == name {
+				return n.Line
+			}
+		}
+		for i := 1; i < len(n.Content); i += 2 {
+			if l := findNamed(n.Content[i], name); l > 0 {
+				return l
+			}
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if l := findNamed(c, name); l > 0 {
+				return l
+			}
+		}
+	}
+	return 0
+}
+
+func findDriver(fs []driver.Factory, name string) (driver.Factory, bool) {
+	for _, f := range fs {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return driver.Factory{}, false
+}
+
+func driverNames(fs []driver.Factory) []string {
+	names := make([]string, 0, len(fs))
+	for _, f := range fs {
+		names = append(names, f.Name)
 	}
 	sort.Strings(names)
 	return names

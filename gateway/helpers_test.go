@@ -59,11 +59,19 @@ func startStoppable(t *testing.T, broker string, devs []testDevice, dir string) 
 	for _, d := range devs {
 		fmt.Fprintf(&b, "  - {id: %s, driver: modbus, url: \"tcp://%s\", profile: %s, interval: 500ms, timeout: 300ms, retries: 0, write_gap: 100ms}\n", d.id, d.addr, d.profile)
 	}
-	cfg, err := config.Parse([]byte(b.String()), "test.yaml", func(string) (string, bool) { return "", false })
+	return startConfig(t, b.String(), gateway.Options{})
+}
+
+// startConfig runs a gateway from YAML with extra options (drivers and sink
+// kinds of a test); it is stopped at test end, or by the returned function.
+func startConfig(t *testing.T, src string, opts gateway.Options) (*gateway.Gateway, func()) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(src), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
-		t.Fatalf("config: %v\n%s", err, b.String())
+		t.Fatalf("config: %v\n%s", err, src)
 	}
-	gw, err := gateway.New(cfg, gateway.Options{Version: "test", Profiles: profile.Builtin()})
+	opts.Version, opts.Profiles = "test", profile.Builtin()
+	gw, err := gateway.New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,18 @@ func TestDeviceDownAndRecover(t *testing.T) {
 	w := watch(t, "tcp://"+gw.MQTTAddr(), "gridbox/#")
 
 	mustGet(t, w, "gridbox/pv/ac_power")
+	var last string
+	defer func() {
+		if t.Failed() {
+			t.Logf("last room $state: %s", last)
+		}
+	}()
 	waitFor(t, 10*time.Second, "room $state with error", func() bool {
 		m, ok := w.get("gridbox/room/$state")
-		return ok && strings.Contains(m.payload, `"online":false`) && strings.Contains(m.payload, "refused")
+		last = m.payload
+		// The error's text depends on timing (connection refused, or a poll
+		// that timed out waiting for the connection under load): any error.
+		return ok && strings.Contains(m.payload, `"online":false`) && strings.Contains(m.payload, `"error":"`)
 	})
 
 	startSim(t, "demo-room", roomAddr)

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -68,3 +70,12 @@ type Sample struct {
 	Value   any     `json:"value"`
 	Quality Quality `json:"quality,omitempty"`
 }
+
+// History answers history queries; stores implement it, the API uses it.
+type History interface {
+	History(ctx context.Context, q HistoryQuery) ([]Sample, error)
+}
+
+// ErrNoHistory is returned by History for a datapoint a store has never
+// kept a value of (a removed datapoint's history stays and is answered).
+var ErrNoHistory = errors.New("no history kept for this datapoint")

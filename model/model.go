@@ -1,5 +1,6 @@
 // Package model holds gridbox's vocabulary: devices, datapoints and values.
-// It depends on nothing else in the project (SPEC §10.6).
+// It depends on nothing else in the project: dependencies point inward
+// (docs/architecture.md).
 package model
 
 import (

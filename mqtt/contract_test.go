@@ -33,13 +33,13 @@ func (w *watcher) request(t testing.TB, topic, payload string) map[string]any {
 	return decode(t, m.payload)
 }
 
-// TestEmbeddedContract checks SPEC §5 through the in-process broker.
+// TestEmbeddedContract checks the topics of docs/mqtt.md through the in-process broker.
 func TestEmbeddedContract(t *testing.T) {
 	br := startBroker(t)
 	testContract(t, Options{Broker: "embedded", Embedded: br}, br.Addr(), "gridbox", true)
 }
 
-// TestMosquitto311Contract checks SPEC §5 through Mosquitto over MQTT 3.1.1.
+// TestMosquitto311Contract checks the topics of docs/mqtt.md through Mosquitto over MQTT 3.1.1.
 func TestMosquitto311Contract(t *testing.T) {
 	needMosquitto(t)
 	prefix := uniquePrefix(t, sharedMosquitto)
@@ -48,7 +48,7 @@ func TestMosquitto311Contract(t *testing.T) {
 	testContract(t, Options{Broker: "mqtt://" + sharedMosquitto, Prefix: prefix, ClientID: prefix}, sharedMosquitto, prefix, false)
 }
 
-// TestMosquitto5Contract checks SPEC §5 through Mosquitto over MQTT 5.
+// TestMosquitto5Contract checks the topics of docs/mqtt.md through Mosquitto over MQTT 5.
 func TestMosquitto5Contract(t *testing.T) {
 	needMosquitto(t)
 	prefix := uniquePrefix(t, sharedMosquitto)

@@ -88,14 +88,12 @@ func (p *Publisher) announceSteps() error {
 			return err
 		}
 	}
+	if err := p.clearRetained(); err != nil {
+		return err
+	}
 	points := p.bus.Datapoints()
 	for _, d := range points {
-		payload, err := encodeMeta(d.Datapoint)
-		if err != nil {
-			p.log.Warn("metadata not publishable", "device", d.Device, "datapoint", d.Name, "err", err)
-			continue
-		}
-		if err := p.send(p.o.Prefix+"/$meta/"+d.Device+"/"+d.Name, payload, 1, true); err != nil {
+		if err := p.sendMeta(d.Datapoint); err != nil {
 			return err
 		}
 	}
@@ -122,6 +120,10 @@ func (p *Publisher) flush() (map[string]int64, error) {
 	n := p.buf.len()
 	flushed := make(map[string]int64)
 	for v, ok := p.buf.peek(); ok; v, ok = p.buf.peek() {
+		if _, _, _, known := p.bus.Datapoint(v.Device, v.Name); !known {
+			p.buf.pop() // removed while disconnected: its topic is cleared, not refilled
+			continue
+		}
 		if payload, ok := p.encode(v); ok {
 			if err := p.send(p.valueTopic(v), payload, p.o.QoS, true); err != nil {
 				return nil, err

@@ -116,10 +116,10 @@ func redactErr(err error, raw string) error {
 // withDefaults fills defaults and validates the remaining options.
 func (o Options) withDefaults() (Options, error) {
 	if o.Prefix == "" {
-		o.Prefix = "gridbox"
+		o.Prefix = DefaultPrefix
 	}
-	if strings.ContainsAny(o.Prefix, "+#") || strings.HasPrefix(o.Prefix, "/") || strings.HasSuffix(o.Prefix, "/") {
-		return o, fmt.Errorf("prefix %q: must not contain + or # nor start or end with /", o.Prefix)
+	if err := checkPrefix(o.Prefix); err != nil {
+		return o, fmt.Errorf("prefix %w", err)
 	}
 	if o.ClientID == "" {
 		o.ClientID = "gridbox"

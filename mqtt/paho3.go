@@ -67,7 +67,7 @@ func (c *v311) start(h hooks) error {
 	return nil
 }
 
-func (c *v311) publish(topic string, payload []byte, qos byte, retain bool) error {
+func (c *v311) publish(_ context.Context, topic string, payload []byte, qos byte, retain bool) error { // never waits
 	if !c.cli.IsConnectionOpen() { // while reconnecting paho would swallow QoS 0 messages
 		return fmt.Errorf("publish %s: %w", topic, paho.ErrNotConnected)
 	}

@@ -62,8 +62,8 @@ func (c *v5) start(h hooks) error {
 	return nil
 }
 
-func (c *v5) publish(topic string, payload []byte, qos byte, retain bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+func (c *v5) publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
 	_, err := c.cm.Publish(ctx, &paho.Publish{Topic: topic, Payload: payload, QoS: qos, Retain: retain})
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package mqtt is the MQTT sink and write channel of gridbox: it publishes
 // every bus value, device state and datapoint's metadata on the native
-// topics of SPEC §5 and applies writes received on <prefix>/<device>/<name>/set.
+// topics (docs/mqtt.md) and applies writes received on <prefix>/<device>/<name>/set.
 // It talks to the embedded broker in-process or to an external broker over
 // MQTT 3.1.1 (mqtt://, mqtts://) or MQTT 5 (mqtt5://, mqtts5://).
 package mqtt
@@ -45,9 +45,10 @@ type Publisher struct {
 	retainLog atomic.Bool   // a retained /set was logged
 
 	// owned by the Run goroutine
-	online  bool // connected and announced: values go straight out
-	buf     *ring
-	badLogs map[string]bool // datapoints whose unencodable value was logged
+	online   bool // connected and announced: values go straight out
+	buf      *ring
+	badLogs  map[string]bool // datapoints whose unencodable value was logged
+	clearing []string        // retained topics to clear (removed datapoints and devices), oldest first
 }
 
 // New validates o and prepares a publisher for b; Run connects. The error
@@ -141,6 +142,8 @@ func (p *Publisher) loop(ctx context.Context, sub *bus.Subscription) {
 			if p.isOnline() {
 				p.sendDeviceState(st)
 			}
+		case e := <-sub.Events:
+			p.catalog(e)
 		}
 	}
 }
@@ -150,7 +153,7 @@ func (p *Publisher) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownWithin)
 	defer cancel()
 	if p.linkUp.Load() {
-		if err := p.send(p.o.Prefix+"/$state", encodeGatewayState(false, ""), 1, true); err != nil {
+		if err := p.sendCtx(ctx, p.o.Prefix+"/$state", encodeGatewayState(false, ""), 1, true); err != nil {
 			p.log.Warn("offline state not published", "err", err)
 		}
 	}
@@ -205,7 +208,12 @@ func (p *Publisher) isOnline() bool {
 
 // send publishes one message and counts it.
 func (p *Publisher) send(topic string, payload []byte, qos byte, retain bool) error {
-	if err := p.tr.publish(topic, payload, qos, retain); err != nil {
+	return p.sendCtx(context.Background(), topic, payload, qos, retain)
+}
+
+// sendCtx is send that gives up when ctx is done.
+func (p *Publisher) sendCtx(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error {
+	if err := p.tr.publish(ctx, topic, payload, qos, retain); err != nil {
 		return err
 	}
 	p.m.published.Inc()

@@ -38,7 +38,8 @@ type transport interface {
 	// start connects in the background and keeps reconnecting until stop.
 	start(h hooks) error
 	// publish sends one message; an error means it was not handed over.
-	publish(topic string, payload []byte, qos byte, retain bool) error
+	// It waits at most until ctx is done (and never longer than requestTimeout).
+	publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error
 	// subscribe (re)subscribes filter at QoS 1; messages go to hooks.message.
 	subscribe(filter string) error
 	// stop disconnects cleanly (no last will) and ends every goroutine.
@@ -69,7 +70,7 @@ func (t *inline) start(h hooks) error {
 	return nil
 }
 
-func (t *inline) publish(topic string, payload []byte, qos byte, retain bool) error {
+func (t *inline) publish(_ context.Context, topic string, payload []byte, qos byte, retain bool) error {
 	if err := t.srv.Publish(topic, payload, retain, qos); err != nil {
 		return fmt.Errorf("publish %s: %w", topic, err)
 	}

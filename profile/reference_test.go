@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// point is what the reference (shared/reference/devices.md) fixes about a
-// datapoint of a built-in profile.
+// point is what the register reference (docs/profiles.md, "Built-in
+// profiles") fixes about a datapoint of a built-in profile.
 type point struct {
 	name, table string
 	address     uint16
@@ -15,8 +15,8 @@ type point struct {
 	scale       float64
 }
 
-// expected returns the datapoints of each built-in profile as the
-// reference gives them, in profile order.
+// expected returns the datapoints of each built-in profile as the tables
+// of docs/profiles.md give them, in profile order.
 func expected() map[string][]point {
 	return map[string][]point{
 		"demo-room": {

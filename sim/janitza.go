@@ -9,7 +9,8 @@ import (
 	"github.com/simonvetter/modbus"
 )
 
-// Janitza UMG 96RM float32 registers (shared/reference/devices.md).
+// Janitza UMG 96RM float32 registers (docs/profiles.md "janitza-umg96rm";
+// served values in docs/simulators.md).
 const (
 	janFirst       = 19000 // first register of the measurement block
 	janLast        = 19121 // last register of the block (61 float32 values)

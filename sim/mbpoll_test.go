@@ -43,7 +43,7 @@ func wantValues(t *testing.T, what string, got map[string]string, out string, er
 	}
 }
 
-// TestMbpollReadsSMA: an independent master reads the reference registers
+// TestMbpollReadsSMA: an independent master reads the registers of docs/simulators.md
 // (mbpoll references are 1-based: -r 30776 is protocol address 30775).
 func TestMbpollReadsSMA(t *testing.T) {
 	s := startTest(t, "sma-stp")

@@ -8,7 +8,8 @@ import (
 	"github.com/x448/float16"
 )
 
-// Demo-room registers and limits (shared/reference/devices.md "demo-room").
+// Demo-room registers and limits (docs/profiles.md "demo-room"; start values
+// and dynamics in docs/simulators.md).
 const (
 	roomTempAddr     = 1 // input register: room temperature, float16 BA
 	roomSetpointAddr = 1 // holding register: setpoint, float16 BA

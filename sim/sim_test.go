@@ -15,7 +15,8 @@ import (
 	"github.com/simonvetter/modbus"
 )
 
-// TestEveryProfileHasASimulator: SPEC §7, one simulator per built-in profile.
+// TestEveryProfileHasASimulator: every built-in profile has a simulator
+// (docs/profiles.md, "Built-in profiles").
 func TestEveryProfileHasASimulator(t *testing.T) {
 	if got, want := Names(), profile.Builtin().Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, built-in profiles %v", got, want)

@@ -8,8 +8,8 @@ import (
 	"github.com/simonvetter/modbus"
 )
 
-// SMA Sunny Tripower registers (shared/reference/devices.md "sma-stp"), all
-// two-word values, high word first.
+// SMA Sunny Tripower registers (docs/profiles.md "sma-stp"; served values in
+// docs/simulators.md), all two-word values, high word first.
 const (
 	smaDeviceClass  = 30051 // uint32, 8081 = solar inverter
 	smaDeviceType   = 30053 // uint32, 9197

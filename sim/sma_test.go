@@ -8,7 +8,7 @@ import (
 	"github.com/simonvetter/modbus"
 )
 
-// TestSMAReferenceRegisters: the raw registers the reference gives, over
+// TestSMAReferenceRegisters: the raw registers docs/simulators.md gives, over
 // function 3 and function 4.
 func TestSMAReferenceRegisters(t *testing.T) {
 	s := startTest(t, "sma-stp")

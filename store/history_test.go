@@ -177,7 +177,9 @@ func TestHistoryRawOrderBoundsAndLimit(t *testing.T) {
 	}
 }
 
-func TestHistoryUnknownDatapointIsEmpty(t *testing.T) {
+// TestHistoryUnknownDatapoint: a datapoint the store never kept a value of
+// is ErrNoHistory (the API then answers 404 unless the datapoint exists).
+func TestHistoryUnknownDatapoint(t *testing.T) {
 	s := openTest(t, Options{})
 	mustWrite(t, s, model.Value{Device: "d", Name: "p", Value: 1.0, Time: 1})
 	for _, q := range []model.HistoryQuery{
@@ -185,8 +187,8 @@ func TestHistoryUnknownDatapointIsEmpty(t *testing.T) {
 		{Device: "x", Name: "p", To: 10, Interval: time.Second, Agg: "mean"},
 	} {
 		got, err := s.History(context.Background(), q)
-		if err != nil || got == nil || len(got) != 0 {
-			t.Errorf("%+v: got %v, %v; want empty non-nil", q, got, err)
+		if !errors.Is(err, model.ErrNoHistory) || len(got) != 0 {
+			t.Errorf("%+v: got %v, %v; want ErrNoHistory", q, got, err)
 		}
 	}
 }

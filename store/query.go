@@ -47,15 +47,15 @@ func (s *Store) LastValues(ctx context.Context) ([]model.Value, error) {
 
 // History answers q: raw values ordered by time when q.Interval is 0,
 // otherwise one aggregated sample per non-empty bucket (see aggSQL).
-// An unknown datapoint gives an empty answer. Bad queries fail with a
-// *QueryError.
+// A datapoint the store never kept a value of is model.ErrNoHistory. Bad
+// queries fail with a *QueryError.
 func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Sample, error) {
 	if err := checkQuery(q); err != nil {
 		return nil, err
 	}
 	id, ok := s.ids.get(dpKey{q.Device, q.Name})
 	if !ok {
-		return []model.Sample{}, nil
+		return nil, fmt.Errorf("store: %s: %w", model.Key(q.Device, q.Name), model.ErrNoHistory)
 	}
 	limit := q.Limit
 	if limit == 0 {

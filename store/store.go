@@ -27,7 +27,7 @@ const FileName = "gridbox.db"
 // Defaults applied by Open to zero options.
 const (
 	DefaultBatchSize     = 5000                   // values per transaction
-	DefaultFlushInterval = 500 * time.Millisecond // SPEC §8: at most 1 s unflushed
+	DefaultFlushInterval = 500 * time.Millisecond // at most 1 s unflushed (docs/store-sqlite.md, "Durability")
 )
 
 // defaultBusyTimeout is how long a connection waits for a lock held by

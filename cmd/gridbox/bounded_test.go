@@ -85,7 +85,7 @@ func TestHugePublishRefused(t *testing.T) {
 	if !strings.Contains(errb.String(), "packet too large") {
 		t.Errorf("the refusal was not logged")
 	}
-	if n := metricValue(t, api+"/metrics", `gridbox_broker_refused_total{reason="packet_too_large"}`); n < 1 {
+	if n := metricValue(t, api+"/metrics", `gridbox_broker_refused_total{reason="packet_too_large",sink="mqtt"}`); n < 1 {
 		t.Errorf("gridbox_broker_refused_total{reason=packet_too_large} = %v, want ≥ 1", n)
 	}
 	sc := bufio.NewScanner(strings.NewReader(errb.String()))

@@ -16,7 +16,7 @@ import (
 // version is the gateway's version, reported by `gridbox version`, $state and /healthz.
 const version = "0.1.0"
 
-// Exit codes (SPEC §3).
+// Exit codes, as README.md "Commands" documents them.
 const (
 	exitOK      = 0
 	exitRuntime = 1

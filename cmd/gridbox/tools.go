@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
-	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/profile"
 	"github.com/gridbox/gridbox/sim"
 )
@@ -59,21 +57,4 @@ func cmdProfiles(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	profile.WriteList(stdout, sums)
 	return exitOK
-}
-
-func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := modbus.RunRead(ctx, args, stdout, profile.Builtin())
-	var ue *modbus.UsageError
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, modbus.ErrReadHelp):
-		fmt.Fprint(stdout, modbus.ReadUsage)
-		return exitOK
-	case errors.As(err, &ue):
-		fmt.Fprintln(stderr, "gridbox read:", err)
-		return exitUsage
-	}
-	fmt.Fprintln(stderr, "gridbox read:", err)
-	return exitRuntime
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // smaBenchRegisters returns the built-in sma-stp profile's registers when
-// the profile file exists, else the table of devices.md.
+// the profile file exists, else the table of docs/profiles.md.
 func smaBenchRegisters(b *testing.B) []Register {
 	if data, err := os.ReadFile("../../profile/builtin/sma-stp.yaml"); err == nil {
 		p, err := ParseProfile(data, "sma-stp.yaml")

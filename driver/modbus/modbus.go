@@ -32,8 +32,10 @@ func New() *Driver {
 // Factory returns the driver's factory for the gateway's driver table.
 func (d *Driver) Factory() driver.Factory {
 	return driver.Factory{
+		Name:      "modbus",
 		NewConfig: func() driver.Config { return NewConfig() },
 		New:       d.NewDevice,
+		Close:     d.Close,
 	}
 }
 

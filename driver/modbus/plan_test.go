@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// smaSTPRegisters is the sma-stp register map of devices.md.
+// smaSTPRegisters is the sma-stp register map of docs/profiles.md.
 func smaSTPRegisters() []Register {
 	r := func(name string, addr uint16, typ string, scale float64) Register {
 		return Register{Name: name, Address: addr, Type: typ, Scale: scale}

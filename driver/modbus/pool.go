@@ -164,6 +164,8 @@ type Conn struct {
 	t   target
 	sem chan struct{} // held while a request runs
 
+	regs registerLocks // one write at a time per register, shared by the devices (write.go)
+
 	mu      sync.Mutex // guards timeout, pause, users
 	timeout time.Duration
 	pause   time.Duration

@@ -4,184 +4,115 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"iter"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/simonvetter/modbus"
 )
 
-// ReadUsage documents `gridbox read`.
-const ReadUsage = `usage: gridbox read URL [--unit N] [--timeout 1s] [--profile NAME] SPEC...
-  URL   tcp://host:port[?unit=N], rtu:///dev/ttyUSB0?baud=9600&parity=N, rtuovertcp://host:port
+// SpecSyntax describes the URL and SPEC forms ReadOnce accepts, for the
+// help text of `gridbox read`.
+const SpecSyntax = `  URL   tcp://host:port[?unit=N], rtu:///dev/ttyUSB0?baud=9600&parity=N, rtuovertcp://host:port
   SPEC  TABLE:ADDRESS:TYPE[:ORDER][:xSCALE][:LENGTH][:bBIT]
         TABLE holding|input|coil|discrete, ADDRESS 0-based, TYPE int16..float64|string|bool,
         e.g. holding:30775:int32  input:19026:float32  holding:1:float16:BA  coil:0:bool
-             input:30057:uint32:ABCD:x0.01  holding:40:string:8  holding:5:bool:b3
-  --profile NAME reads and prints every datapoint of a profile`
+             input:30057:uint32:ABCD:x0.01  holding:40:string:8  holding:5:bool:b3`
 
-// readArgs are the parsed arguments of `gridbox read`.
-type readArgs struct {
-	url     string
-	unit    int // -1: not given
-	timeout time.Duration
-	profile string
-	specs   []string
+// OneShot returns the Modbus driver's one-shot read (`gridbox read`): like
+// mbpoll it reads each spec or profile datapoint with a request of its own,
+// over a connection of its own, and shows the registers in hex. The unit id
+// is req.Unit, else the URL's ?unit=, else the profile's, else 1.
+func OneShot() driver.OneShot { return oneShot{} }
 
-	nprofile int // fields that come from the profile, before the specs
+type oneShot struct{}
+
+// point is one thing to read: a compiled register and the name it is shown by.
+type point struct {
+	name string
+	f    *field
 }
 
-// ErrReadHelp is RunRead's answer to -h or --help; the caller prints ReadUsage.
-var ErrReadHelp = errors.New("help requested")
-
-// UsageError is a mistake in the read command line (flags, URL, SPECs,
-// profile), as opposed to a failed read.
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-
-// Unwrap returns the underlying error.
-func (e *UsageError) Unwrap() error { return e.Err }
-
-// RunRead implements `gridbox read URL SPEC...`: a one-shot read for
-// commissioning that prints, like mbpoll, the raw registers in hex and the
-// decoded value of each spec (or of each datapoint of --profile).
-func RunRead(ctx context.Context, args []string, w io.Writer, profiles driver.ProfileSource) error {
-	a, err := parseReadArgs(args)
+// ReadOnce implements driver.OneShot.
+func (oneShot) ReadOnce(ctx context.Context, req driver.ReadRequest) (iter.Seq[driver.Reading], error) {
+	t, err := parseURL(req.URL)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("url: %w", err)
 	}
-	t, err := parseURL(a.url)
+	points, unit, err := requestPoints(req)
 	if err != nil {
-		return &UsageError{fmt.Errorf("url: %w", err)}
-	}
-	fields, unit, err := a.fields(profiles)
-	if err != nil {
-		return &UsageError{err}
+		return nil, err
 	}
 	switch {
-	case a.unit >= 0:
-		unit = uint8(a.unit)
+	case req.Unit != nil:
+		if *req.Unit < 0 || *req.Unit > 255 {
+			return nil, fmt.Errorf("unit %d is out of 0..255", *req.Unit)
+		}
+		unit = uint8(*req.Unit)
 	case t.unit >= 0:
 		unit = uint8(t.unit)
 	}
-	pool := NewPool()
-	defer pool.Close()
-	conn := pool.conn(t, a.timeout, 0)
-	failed := 0
-	for i, f := range fields {
-		if err := readAndPrint(ctx, w, conn, unit, f, a.label(i, f)); err != nil {
-			failed++
-			if ctx.Err() != nil {
-				return ctx.Err()
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return func(yield func(driver.Reading) bool) {
+		pool := NewPool()
+		defer pool.Close()
+		conn := pool.conn(t, timeout, 0)
+		for _, p := range points {
+			r := readPoint(ctx, conn, unit, p)
+			if !yield(r) || (r.Err != nil && ctx.Err() != nil) {
+				return
 			}
 		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d reads failed", failed, len(fields))
-	}
-	return nil
+	}, nil
 }
 
-func parseReadArgs(args []string) (readArgs, error) {
-	a := readArgs{unit: -1, timeout: time.Second}
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if !strings.HasPrefix(arg, "-") {
-			if a.url == "" {
-				a.url = arg
-			} else {
-				a.specs = append(a.specs, arg)
-			}
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		if name == "h" || name == "help" {
-			return a, ErrReadHelp
-		}
-		if !hasVal {
-			if i+1 >= len(args) {
-				return a, &UsageError{fmt.Errorf("flag %s needs a value\n%s", arg, ReadUsage)}
-			}
-			i++
-			val = args[i]
-		}
-		if err := a.setFlag(name, val); err != nil {
-			return a, &UsageError{err}
-		}
-	}
-	switch {
-	case a.url == "":
-		return a, &UsageError{fmt.Errorf("missing URL\n%s", ReadUsage)}
-	case len(a.specs) == 0 && a.profile == "":
-		return a, &UsageError{fmt.Errorf("nothing to read: give SPECs or --profile\n%s", ReadUsage)}
-	}
-	return a, nil
-}
-
-func (a *readArgs) setFlag(name, val string) error {
-	switch name {
-	case "unit":
-		n, err := strconv.Atoi(val)
-		if err != nil || n < 0 || n > 255 {
-			return fmt.Errorf("--unit %q is not 0..255", val)
-		}
-		a.unit = n
-	case "timeout":
-		d, err := time.ParseDuration(val)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("--timeout %q is not a positive duration (like 500ms)", val)
-		}
-		a.timeout = d
-	case "profile":
-		a.profile = val
-	default:
-		return fmt.Errorf("unknown flag --%s\n%s", name, ReadUsage)
-	}
-	return nil
-}
-
-// fields compiles the specs, or the profile's registers, and returns the
-// profile's unit id (1 without profile).
-func (a *readArgs) fields(profiles driver.ProfileSource) ([]*field, uint8, error) {
-	var fields []*field
+// requestPoints compiles the profile's registers and the specs, and returns
+// the profile's unit id (1 without one).
+func requestPoints(req driver.ReadRequest) ([]point, uint8, error) {
+	var points []point
 	unit := uint8(1)
-	if a.profile != "" {
-		if profiles == nil {
-			return nil, 0, fmt.Errorf("--profile %s: no profile source", a.profile)
-		}
-		data, src, err := profiles.Load(a.profile)
-		if err != nil {
-			return nil, 0, fmt.Errorf("--profile %s: %w", a.profile, err)
-		}
-		p, err := ParseProfile(data, src)
+	if req.Profile != "" {
+		p, err := loadReadProfile(req.Profile, req.Profiles)
 		if err != nil {
 			return nil, 0, err
 		}
-		fields, a.nprofile = p.fields, len(p.fields)
+		for _, f := range p.fields {
+			points = append(points, point{f.reg.Name, f})
+		}
 		if p.Unit != nil {
 			unit = uint8(*p.Unit)
 		}
 	}
-	for _, s := range a.specs {
+	for _, s := range req.Specs {
 		f, err := parseSpec(s)
 		if err != nil {
 			return nil, 0, err
 		}
-		fields = append(fields, f)
+		points = append(points, point{s, f})
 	}
-	return fields, unit, nil
+	if len(points) == 0 {
+		return nil, 0, errors.New("nothing to read: no specs and no profile")
+	}
+	return points, unit, nil
 }
 
-// label is what a printed line starts with: the spec or the datapoint name.
-func (a *readArgs) label(i int, f *field) string {
-	if i < a.nprofile {
-		return f.reg.Name
+// loadReadProfile loads and parses a profile. Its errors name the profile
+// once: the source's errors name it already, the profile's own errors name
+// its file and line.
+func loadReadProfile(name string, src driver.ProfileSource) (*Profile, error) {
+	if src == nil {
+		return nil, fmt.Errorf("profile %q: no profile source", name)
 	}
-	return a.specs[i-a.nprofile]
+	data, source, err := src.Load(name)
+	if err != nil {
+		return nil, err
+	}
+	return ParseProfile(data, source)
 }
 
 // parseSpec turns TABLE:ADDRESS:TYPE[:ORDER][:xSCALE][:LENGTH][:bBIT] into a field.
@@ -234,8 +165,10 @@ func applySpecPart(r *Register, p string) error {
 	return nil
 }
 
-// readAndPrint reads one field and prints its raw data and value.
-func readAndPrint(ctx context.Context, w io.Writer, conn *Conn, unit uint8, f *field, label string) error {
+// readPoint reads one point with one request and decodes it.
+func readPoint(ctx context.Context, conn *Conn, unit uint8, p point) driver.Reading {
+	f := p.f
+	r := driver.Reading{Name: p.name, Unit: f.reg.Unit}
 	var regs []uint16
 	var bits []bool
 	err := conn.Do(ctx, unit, func(c *modbus.ModbusClient) error {
@@ -244,43 +177,22 @@ func readAndPrint(ctx context.Context, w io.Writer, conn *Conn, unit uint8, f *f
 		return err
 	})
 	if err != nil {
-		fmt.Fprintf(w, "%-32s ERROR %s %d@%d: %v\n", label, f.table, f.n, f.reg.Address, err)
-		return err
+		r.Err = fmt.Errorf("%s %d@%d: %w", f.table, f.n, f.reg.Address, err)
+		return r
 	}
-	var raw string
-	var v any
 	if f.table.isBits() {
-		raw, v = fmt.Sprint(bits[0]), f.decodeBit(bits[0])
+		r.Raw, r.Value = fmt.Sprintf("[%d] %t", f.reg.Address, bits[0]), f.decodeBit(bits[0])
+		return r
+	}
+	hex := make([]string, len(regs))
+	for i, w := range regs {
+		hex[i] = fmt.Sprintf("0x%04X", w)
+	}
+	r.Raw = fmt.Sprintf("[%d] %s", f.reg.Address, strings.Join(hex, " "))
+	if v, err := f.decode(regs); err != nil {
+		r.Err = err
 	} else {
-		hex := make([]string, len(regs))
-		for i, r := range regs {
-			hex[i] = fmt.Sprintf("0x%04X", r)
-		}
-		raw = strings.Join(hex, " ")
-		if v, err = f.decode(regs); err != nil {
-			fmt.Fprintf(w, "%-32s [%d] %s  decode error: %v\n", label, f.reg.Address, raw, err)
-			return err
-		}
+		r.Value = v
 	}
-	fmt.Fprintf(w, "%-32s [%d] %s  = %s%s\n", label, f.reg.Address, raw, formatValue(v), unitSuffix(f.reg.Unit))
-	return nil
-}
-
-func formatValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case string:
-		return strconv.Quote(x)
-	}
-	return fmt.Sprint(v)
-}
-
-func unitSuffix(u string) string {
-	if u == "" {
-		return ""
-	}
-	return " " + u
+	return r
 }

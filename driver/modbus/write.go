@@ -15,6 +15,13 @@ import (
 // reads the field back and returns the value the device holds. A read-back
 // that differs from what was written is an error ("read back 30, wrote 40").
 // The read-back value is also published on the sink given to Run.
+//
+// The whole write — for a bit field: read the register, change the field's
+// bits, write it back; then the read-back — holds the lock of every register
+// (or coil) it touches, shared by all devices on the connection. Two
+// concurrent writes to two bits of one register therefore both survive;
+// writes to other registers, units or connections do not wait for each
+// other.
 func (d *Device) Write(ctx context.Context, name string, v any) (any, error) {
 	f, ok := d.byName[name]
 	switch {
@@ -25,17 +32,24 @@ func (d *Device) Write(ctx context.Context, name string, v any) (any, error) {
 	case !f.table.writable():
 		return nil, fmt.Errorf("modbus %s: %s is in the read-only %s table", d.id, name, f.table)
 	}
-	var got any
-	var err error
-	if f.table == coil {
-		got, err = d.writeCoil(ctx, f, v)
-	} else {
-		got, err = d.writeRegisters(ctx, f, v)
-	}
+	got, err := d.writeLocked(ctx, f, v)
 	if err != nil {
 		d.log.Warn("modbus write failed", "datapoint", name, "value", v, "err", err)
 	}
 	return got, err
+}
+
+// writeLocked writes f holding the locks of its registers (or coil).
+func (d *Device) writeLocked(ctx context.Context, f *field, v any) (any, error) {
+	unlock, err := d.conn.regs.lock(ctx, d.unit, f.table, f.reg.Address, f.n)
+	if err != nil {
+		return nil, fmt.Errorf("modbus %s: %s: %w", d.id, f.reg.Name, err)
+	}
+	defer unlock()
+	if f.table == coil {
+		return d.writeCoil(ctx, f, v)
+	}
+	return d.writeRegisters(ctx, f, v)
 }
 
 func (d *Device) writeCoil(ctx context.Context, f *field, v any) (any, error) {

@@ -1,0 +1,30 @@
+package gateway
+
+import (
+	"github.com/gridbox/gridbox/api"
+	"github.com/gridbox/gridbox/driver"
+	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/mqtt"
+	"github.com/gridbox/gridbox/sink"
+	"github.com/gridbox/gridbox/store"
+)
+
+// builtinDrivers returns the drivers this binary knows; each owns what its
+// devices share (connection pools) until its Close. A new driver is one
+// more line here.
+func builtinDrivers() []driver.Factory {
+	return []driver.Factory{
+		modbus.New().Factory(),
+	}
+}
+
+// builtinSinks returns the sink kinds this binary knows, in the order their
+// instances start: history stores first, since the others (the API) answer
+// from them. A new sink kind is one more line here.
+func builtinSinks() []sink.Kind {
+	return []sink.Kind{
+		store.Kind(),
+		mqtt.Kind(),
+		api.Kind(),
+	}
+}

@@ -1,0 +1,82 @@
+// Package sink defines what the gateway needs from a sink: a consumer of
+// the bus (the MQTT publisher, the history store, the REST API and its live
+// stream, and later uplinks, outputs and dialects). Each kind lives in its
+// own package, owns one top-level config section — its keys, defaults and
+// checks — and is made known to the gateway by one line in
+// gateway/registry.go.
+package sink
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/model"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is a kind's decoded section (or one instance of a list section).
+// NewConfig returns it with the kind's defaults filled in; unknown keys are
+// refused before Validate is called.
+type Config interface {
+	// Validate reports every problem, with key paths relative to the section.
+	Validate() []config.FieldError
+}
+
+// Sink is one running instance of a kind.
+type Sink interface {
+	// Run consumes the subscription (values, and states and catalog events
+	// when asked for) until ctx is done. sub is nil for kinds that subscribe
+	// by themselves (Kind.OwnSubscriptions).
+	Run(ctx context.Context, sub *bus.Subscription) error
+	// Close releases what New opened (files, listeners, connections); it is
+	// called once, after Run has returned, or when the gateway fails to start.
+	Close() error
+}
+
+// Env is what the gateway hands a kind's New.
+type Env struct {
+	Name     string                // instance name: the kind's name, or the `name:` of a list item
+	Site     string                // gateway id
+	Version  string                // gateway version
+	Bus      *bus.Bus              // the catalog, last values and the write path
+	Log      *slog.Logger          // with component=<name>
+	Metrics  prometheus.Registerer // labels every metric sink=<name>, so instances of a kind count apart
+	Gatherer prometheus.Gatherer   // every metric of the gateway (for /metrics)
+	History  model.History         // the history of the first sink that keeps one; nil if none
+}
+
+// Kind is one sink kind: its config section and how to build an instance.
+type Kind struct {
+	// Name is the top-level config key of the kind's section.
+	Name string
+	// List allows the section to be a list of instances (each may set
+	// `name:`); a single mapping is one instance.
+	List bool
+	// Default makes one instance with the defaults when the section is absent.
+	Default bool
+	// OwnSubscriptions: the kind subscribes to the bus itself (one
+	// subscription per stream client) and Run gets a nil subscription.
+	OwnSubscriptions bool
+	// NewConfig returns a pointer to a config with the kind's defaults.
+	NewConfig func() Config
+	// New opens an instance from a validated config; problems with what the
+	// config names (a port taken, a file that cannot be opened) are errors here.
+	New func(ctx context.Context, cfg Config, env Env) (Sink, error)
+}
+
+// Historian is the capability of a sink that keeps history: the gateway
+// hands the first one to the others (Env.History) and restores the bus's
+// last values from it at start.
+type Historian interface {
+	model.History
+	LastValues(ctx context.Context) ([]model.Value, error)
+}
+
+// Addresser is the capability of a sink that listens: Addr is where a
+// client on this machine reaches it (the API's HTTP address, the embedded
+// broker's).
+type Addresser interface {
+	Addr() string
+}
