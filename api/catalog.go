@@ -1,9 +1,12 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/model"
@@ -21,19 +24,50 @@ type Device struct {
 }
 
 // Datapoint is a datapoint's metadata and last value as the API shows it;
-// every key is always present so clients see one shape.
+// every key is always present so clients see one shape (MarshalJSON).
 type Datapoint struct {
-	Device      string       `json:"device"`
-	Name        string       `json:"name"`
-	Kind        model.Kind   `json:"kind"`
-	Format      model.Format `json:"format"`
-	Unit        string       `json:"unit"`
-	Min         *float64     `json:"min"`
-	Max         *float64     `json:"max"`
-	Allowed     []any        `json:"allowed"`
-	Description string       `json:"description"`
-	Role        string       `json:"role"`
-	Value       *Value       `json:"value"` // null until the first reading
+	Device string
+	Name   string
+	model.Meta
+	Value *Value // null until the first reading
+}
+
+// MarshalJSON writes device, name, every metadata field of model.Meta (unset
+// ones as null, or "" for text) and value, in that order.
+func (d Datapoint) MarshalJSON() ([]byte, error) {
+	b := []byte(`{"device":`)
+	b = strconv.AppendQuote(b, d.Device)
+	b = append(b, `,"name":`...)
+	b = strconv.AppendQuote(b, d.Name)
+	for _, f := range d.MetaFields() {
+		v, err := json.Marshal(f.Value)
+		if err != nil {
+			return nil, fmt.Errorf("datapoint %s: %s: %w", model.Key(d.Device, d.Name), f.Key, err)
+		}
+		b = append(append(append(append(b, ',', '"'), f.Key...), '"', ':'), v...)
+	}
+	v, err := json.Marshal(d.Value)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(b, `,"value":`...), v...), '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (for clients and tests).
+func (d *Datapoint) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Device string `json:"device"`
+		Name   string `json:"name"`
+		Value  *Value `json:"value"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &d.Meta); err != nil {
+		return err
+	}
+	d.Device, d.Name, d.Value = w.Device, w.Name, w.Value
+	return nil
 }
 
 // Value is a datapoint's reading without its address.
@@ -61,10 +95,7 @@ func toDevice(st model.DeviceState) Device {
 }
 
 func toDatapoint(m model.Datapoint, last *model.Value) Datapoint {
-	d := Datapoint{
-		Device: m.Device, Name: m.Name, Kind: m.Kind, Format: m.Format, Unit: m.Unit,
-		Min: m.Min, Max: m.Max, Allowed: m.Allowed, Description: m.Description, Role: m.Role,
-	}
+	d := Datapoint{Device: m.Device, Name: m.Name, Meta: m.Meta}
 	if last != nil {
 		d.Value = &Value{Value: jsonSafe(last.Value), Timestamp: last.Time, Quality: last.Quality}
 	}

@@ -83,17 +83,17 @@ func newEnv(t *testing.T, o Options) *env {
 		}
 	}
 	must(e.bus.AddDevice(model.DeviceState{Device: "room", Driver: "modbus"}, []model.Datapoint{
-		{Name: "temperature", Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "°C", Role: "room_temperature"},
-		{Name: "setpoint", Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "°C", Min: fp(5), Max: fp(30)},
-		{Name: "mode", Kind: model.Actuator, Format: model.DiscreteText, Allowed: []any{"auto", "off"}},
-		{Name: "enabled", Kind: model.Actuator, Format: model.Bool},
+		{Name: "temperature", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "°C", Role: "room_temperature"}},
+		{Name: "setpoint", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "°C", Min: fp(5), Max: fp(30)}},
+		{Name: "mode", Meta: model.Meta{Kind: model.Actuator, Format: model.DiscreteText, Allowed: []any{"auto", "off"}}},
+		{Name: "enabled", Meta: model.Meta{Kind: model.Actuator, Format: model.Bool}},
 	}, e.room, 0))
 	must(e.bus.AddDevice(model.DeviceState{Device: "pv", Driver: "modbus"}, []model.Datapoint{
-		{Name: "ac_power", Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "W", Role: "pv_power"},
-		{Name: "limit", Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "%"},
+		{Name: "ac_power", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "W", Role: "pv_power"}},
+		{Name: "limit", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "%"}},
 	}, nil, 0))
 	must(e.bus.AddDevice(model.DeviceState{Device: "slow", Driver: "sim"}, []model.Datapoint{
-		{Name: "setpoint", Kind: model.Actuator, Format: model.GenericNumeric},
+		{Name: "setpoint", Meta: model.Meta{Kind: model.Actuator, Format: model.GenericNumeric}},
 	}, e.slow, 3_600_000))
 	if o.Auth == "" {
 		o.Auth = "none"

@@ -25,8 +25,8 @@ func newTestBus(t *testing.T, w Writer, gapMs int64) *Bus {
 	t.Helper()
 	b := New()
 	pts := []model.Datapoint{
-		{Name: "temperature", Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "°C"},
-		{Name: "setpoint", Kind: model.Actuator, Format: model.ContinuousNumeric, Min: f(15), Max: f(30)},
+		{Name: "temperature", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "°C"}},
+		{Name: "setpoint", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Min: f(15), Max: f(30)}},
 	}
 	if err := b.AddDevice(model.DeviceState{Device: "room", Driver: "test"}, pts, w, gapMs); err != nil {
 		t.Fatal(err)
@@ -195,7 +195,7 @@ func BenchmarkPublish(b *testing.B) {
 	bus := New()
 	pts := make([]model.Datapoint, 100)
 	for i := range pts {
-		pts[i] = model.Datapoint{Name: "p" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Kind: model.Sensor, Format: model.GenericNumeric}
+		pts[i] = model.Datapoint{Name: "p" + string(rune('a'+i%26)) + string(rune('a'+i/26)), Meta: model.Meta{Kind: model.Sensor, Format: model.GenericNumeric}}
 	}
 	_ = bus.AddDevice(model.DeviceState{Device: "d"}, pts, nil, 0)
 	ctx, cancel := context.WithCancel(context.Background())

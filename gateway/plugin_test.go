@@ -142,7 +142,7 @@ devices:
 	api := "http://" + gw.HTTPAddr() + "/api/v1/datapoints/late/power"
 
 	ctl <- func(out driver.Sink, cat driver.Catalog) {
-		pts := []model.Datapoint{{Name: "power", Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "W", Role: "pv_power"}}
+		pts := []model.Datapoint{{Name: "power", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "W", Role: "pv_power"}}}
 		if err := cat.AddDevice(model.DeviceState{Device: "late", Driver: "test"}, pts, nil, 0); err != nil {
 			t.Error(err)
 		}

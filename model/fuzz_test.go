@@ -9,7 +9,7 @@ func FuzzParseWrite(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	lo, hi := 15.0, 30.0
-	dp := Datapoint{Name: "setpoint", Kind: Actuator, Format: ContinuousNumeric, Min: &lo, Max: &hi}
+	dp := Datapoint{Name: "setpoint", Meta: Meta{Kind: Actuator, Format: ContinuousNumeric, Min: &lo, Max: &hi}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := ParseWrite(data)
 		if err != nil {

@@ -5,7 +5,9 @@ package model
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -65,16 +67,48 @@ func ValidID(s string) bool { return slugRE.MatchString(s) }
 
 // Datapoint is one named value of a device with its metadata.
 type Datapoint struct {
-	Device      string   `json:"device"`
-	Name        string   `json:"name"`
-	Kind        Kind     `json:"kind"`
-	Format      Format   `json:"format"`
-	Unit        string   `json:"unit,omitempty"`
-	Min         *float64 `json:"min,omitempty"`
-	Max         *float64 `json:"max,omitempty"`
-	Allowed     []any    `json:"allowed,omitempty"`
-	Description string   `json:"description,omitempty"`
-	Role        string   `json:"role,omitempty"`
+	Device string `json:"device"`
+	Name   string `json:"name"`
+	Meta
+}
+
+// Meta is what describes a datapoint's values. It is the one list of
+// metadata fields: drivers read it from their configs (yaml), MQTT publishes
+// it as $meta (json, empty fields left out) and the API lists every field
+// (MetaFields), so a field added here reaches every wire format.
+type Meta struct {
+	Kind        Kind     `json:"kind" yaml:"kind,omitempty"`     // sensor or actuator
+	Format      Format   `json:"format" yaml:"format,omitempty"` // see Formats
+	Unit        string   `json:"unit,omitempty" yaml:"unit,omitempty"`
+	Min         *float64 `json:"min,omitempty" yaml:"min,omitempty"` // continuous: lowest value a write may set
+	Max         *float64 `json:"max,omitempty" yaml:"max,omitempty"`
+	Allowed     []any    `json:"allowed,omitempty" yaml:"allowed,omitempty"` // discrete: the values a write may set
+	Description string   `json:"description,omitempty" yaml:"description,omitempty"`
+	Role        string   `json:"role,omitempty" yaml:"role,omitempty"` // for controllers: grid_power, pv_power, …
+}
+
+// MetaField is one metadata field by its JSON key.
+type MetaField struct {
+	Key   string
+	Value any // nil for an unset pointer or slice
+}
+
+// MetaFields lists every metadata field of m in declaration order, set or
+// not, for wire formats that always show every key.
+func (m Meta) MetaFields() []MetaField {
+	v := reflect.ValueOf(m)
+	t := v.Type()
+	out := make([]MetaField, t.NumField())
+	for i := range out {
+		key, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		f := v.Field(i)
+		var val any
+		if (f.Kind() != reflect.Pointer && f.Kind() != reflect.Slice) || !f.IsNil() {
+			val = f.Interface()
+		}
+		out[i] = MetaField{Key: key, Value: val}
+	}
+	return out
 }
 
 // Key is the datapoint's address "<device>/<name>".

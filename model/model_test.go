@@ -53,11 +53,11 @@ func TestParseWrite(t *testing.T) {
 }
 
 func TestCheckWrite(t *testing.T) {
-	setpoint := Datapoint{Name: "setpoint", Kind: Actuator, Format: ContinuousNumeric, Min: ptr(15), Max: ptr(30)}
-	mode := Datapoint{Name: "mode", Kind: Actuator, Format: DiscreteText, Allowed: []any{"eco", "comfort"}}
-	level := Datapoint{Name: "level", Kind: Actuator, Format: DiscreteNumeric, Allowed: []any{0.0, 1.0, 2.0}}
-	on := Datapoint{Name: "enabled", Kind: Actuator, Format: Bool}
-	temp := Datapoint{Name: "temperature", Kind: Sensor, Format: ContinuousNumeric}
+	setpoint := Datapoint{Name: "setpoint", Meta: Meta{Kind: Actuator, Format: ContinuousNumeric, Min: ptr(15), Max: ptr(30)}}
+	mode := Datapoint{Name: "mode", Meta: Meta{Kind: Actuator, Format: DiscreteText, Allowed: []any{"eco", "comfort"}}}
+	level := Datapoint{Name: "level", Meta: Meta{Kind: Actuator, Format: DiscreteNumeric, Allowed: []any{0.0, 1.0, 2.0}}}
+	on := Datapoint{Name: "enabled", Meta: Meta{Kind: Actuator, Format: Bool}}
+	temp := Datapoint{Name: "temperature", Meta: Meta{Kind: Sensor, Format: ContinuousNumeric}}
 	cases := []struct {
 		dp      Datapoint
 		v       any
@@ -104,12 +104,12 @@ func TestCheckMeta(t *testing.T) {
 		dp  Datapoint
 		err string
 	}{
-		{Datapoint{Name: "ok", Kind: Sensor, Format: GenericNumeric}, ""},
-		{Datapoint{Name: "Bad Name", Kind: Sensor, Format: GenericNumeric}, "not a slug"},
-		{Datapoint{Name: "x", Kind: "meter", Format: GenericNumeric}, "kind"},
-		{Datapoint{Name: "x", Kind: Sensor, Format: "numeric"}, "format"},
-		{Datapoint{Name: "x", Kind: Sensor, Format: ContinuousNumeric, Min: ptr(5), Max: ptr(1)}, "above max"},
-		{Datapoint{Name: "x", Kind: Sensor, Format: GenericText, Min: ptr(1)}, "non-numeric"},
+		{Datapoint{Name: "ok", Meta: Meta{Kind: Sensor, Format: GenericNumeric}}, ""},
+		{Datapoint{Name: "Bad Name", Meta: Meta{Kind: Sensor, Format: GenericNumeric}}, "not a slug"},
+		{Datapoint{Name: "x", Meta: Meta{Kind: "meter", Format: GenericNumeric}}, "kind"},
+		{Datapoint{Name: "x", Meta: Meta{Kind: Sensor, Format: "numeric"}}, "format"},
+		{Datapoint{Name: "x", Meta: Meta{Kind: Sensor, Format: ContinuousNumeric, Min: ptr(5), Max: ptr(1)}}, "above max"},
+		{Datapoint{Name: "x", Meta: Meta{Kind: Sensor, Format: GenericText, Min: ptr(1)}}, "non-numeric"},
 	}
 	for _, c := range cases {
 		err := c.dp.CheckMeta()

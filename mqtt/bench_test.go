@@ -41,7 +41,7 @@ func benchThrough(b *testing.B, o Options, addr, prefix string) {
 	bb := bus.New()
 	pts := make([]model.Datapoint, benchPoints)
 	for i := range pts {
-		pts[i] = model.Datapoint{Name: fmt.Sprintf("p%03d", i), Kind: model.Sensor, Format: model.GenericNumeric}
+		pts[i] = model.Datapoint{Name: fmt.Sprintf("p%03d", i), Meta: model.Meta{Kind: model.Sensor, Format: model.GenericNumeric}}
 	}
 	if err := bb.AddDevice(model.DeviceState{Device: "bench"}, pts, nil, 0); err != nil {
 		b.Fatal(err)

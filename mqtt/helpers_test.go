@@ -74,8 +74,8 @@ func newBus(t testing.TB, w bus.Writer) *bus.Bus {
 	t.Helper()
 	b := bus.New()
 	pts := []model.Datapoint{
-		{Name: "temperature", Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "°C", Description: "room temperature"},
-		{Name: "setpoint", Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "°C", Min: ptr(15), Max: ptr(30), Role: "setpoint"},
+		{Name: "temperature", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "°C", Description: "room temperature"}},
+		{Name: "setpoint", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "°C", Min: ptr(15), Max: ptr(30), Role: "setpoint"}},
 	}
 	if err := b.AddDevice(model.DeviceState{Device: "room", Driver: "test", Online: true, LastSeen: 1700000000000}, pts, w, 0); err != nil {
 		t.Fatal(err)

@@ -65,19 +65,8 @@ func encodeDeviceState(st model.DeviceState) []byte {
 }
 
 // meta is the payload of <prefix>/$meta/<device>/<name>.
-type meta struct {
-	Kind        model.Kind   `json:"kind"`
-	Format      model.Format `json:"format"`
-	Unit        string       `json:"unit,omitempty"`
-	Min         *float64     `json:"min,omitempty"`
-	Max         *float64     `json:"max,omitempty"`
-	Allowed     []any        `json:"allowed,omitempty"`
-	Description string       `json:"description,omitempty"`
-	Role        string       `json:"role,omitempty"`
-}
-
 func encodeMeta(d model.Datapoint) ([]byte, error) {
-	b, err := json.Marshal(meta{d.Kind, d.Format, d.Unit, d.Min, d.Max, d.Allowed, d.Description, d.Role})
+	b, err := json.Marshal(d.Meta) // the topic names device and datapoint
 	if err != nil {
 		return nil, fmt.Errorf("%s metadata: %w", d.Key(), err)
 	}

@@ -67,7 +67,7 @@ func TestProfilesMatchReference(t *testing.T) {
 			doc := loadStrict(t, name)
 			got := make([]point, 0, len(doc.Registers))
 			for _, r := range doc.Registers {
-				got = append(got, point{r.Name, r.Table, r.Address, r.Type, r.Kind, r.Unit, r.Role, r.Scale})
+				got = append(got, point{r.Name, r.Table, r.Address, r.Type, string(r.Kind), r.Unit, r.Role, r.Scale})
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("datapoints differ from the reference\n got %v\nwant %v", got, want)

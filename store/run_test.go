@@ -21,7 +21,7 @@ func testBus(t *testing.T, n int) (*bus.Bus, *bus.Subscription) {
 	b := bus.New()
 	pts := make([]model.Datapoint, n)
 	for i := range pts {
-		pts[i] = model.Datapoint{Name: fmt.Sprintf("p%d", i), Kind: model.Sensor, Format: model.GenericNumeric}
+		pts[i] = model.Datapoint{Name: fmt.Sprintf("p%d", i), Meta: model.Meta{Kind: model.Sensor, Format: model.GenericNumeric}}
 	}
 	if err := b.AddDevice(model.DeviceState{Device: "dev", Driver: "test"}, pts, nil, 0); err != nil {
 		t.Fatal(err)

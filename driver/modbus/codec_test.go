@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gridbox/gridbox/model"
 )
 
 func u8(v uint8) *uint8 { return &v }
@@ -202,7 +204,7 @@ func TestBits(t *testing.T) {
 	if got := f.decodeBit(true); got != true {
 		t.Fatalf("coil decode = %v", got)
 	}
-	n := mustField(t, Register{Table: "discrete", Format: "discrete_numeric"})
+	n := mustField(t, Register{Table: "discrete", Meta: model.Meta{Format: "discrete_numeric"}})
 	if got := n.decodeBit(true); got != 1.0 {
 		t.Fatalf("discrete as number = %v, want 1", got)
 	}

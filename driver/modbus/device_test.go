@@ -59,7 +59,7 @@ func TestDevicePoll(t *testing.T) {
 			},
 			regs: []Register{
 				{Name: "temperature", Table: "input", Address: 1, Type: "float16", Order: "BA"},
-				{Name: "setpoint", Table: "holding", Address: 1, Type: "float16", Order: "BA", Kind: "actuator"},
+				{Name: "setpoint", Table: "holding", Address: 1, Type: "float16", Order: "BA", Meta: model.Meta{Kind: "actuator"}},
 			},
 			want: map[string]any{"temperature": 21.0, "setpoint": 24.0},
 		},
@@ -260,12 +260,12 @@ func TestWrite(t *testing.T) {
 	im := srv.Unit(1)
 	im.Clip(20, 150, 300)
 	regs := []Register{
-		{Name: "setpoint", Address: 1, Type: "float16", Order: "BA", Kind: "actuator"},
-		{Name: "limit", Address: 20, Type: "uint16", Scale: 0.1, Kind: "actuator"},
-		{Name: "power", Address: 30, Type: "int32", Kind: "actuator"},
-		{Name: "relay", Table: "coil", Address: 3, Kind: "actuator"},
-		{Name: "flag", Address: 40, Type: "bool", Bit: u8(2), Kind: "actuator"},
-		{Name: "mode", Address: 41, Type: "uint16", Map: map[string]any{"0": "off", "1": "heat", "2": "cool"}, Kind: "actuator"},
+		{Name: "setpoint", Address: 1, Type: "float16", Order: "BA", Meta: model.Meta{Kind: "actuator"}},
+		{Name: "limit", Address: 20, Type: "uint16", Scale: 0.1, Meta: model.Meta{Kind: "actuator"}},
+		{Name: "power", Address: 30, Type: "int32", Meta: model.Meta{Kind: "actuator"}},
+		{Name: "relay", Table: "coil", Address: 3, Meta: model.Meta{Kind: "actuator"}},
+		{Name: "flag", Address: 40, Type: "bool", Bit: u8(2), Meta: model.Meta{Kind: "actuator"}},
+		{Name: "mode", Address: 41, Type: "uint16", Map: map[string]any{"0": "off", "1": "heat", "2": "cool"}, Meta: model.Meta{Kind: "actuator"}},
 		{Name: "temperature", Table: "input", Address: 1, Type: "float16"},
 	}
 	im.Set(modbustest.Holding, 40, 0x8001)
@@ -413,11 +413,11 @@ func TestWriteFunctionCodes(t *testing.T) {
 	}
 	defer sn.Close()
 	regs := []Register{
-		{Name: "single", Address: 1, Type: "uint16", Kind: "actuator"},
-		{Name: "multi", Address: 2, Type: "uint16", Kind: "actuator", WriteMultiple: true},
-		{Name: "wide", Address: 3, Type: "uint32", Kind: "actuator"},
-		{Name: "relay", Table: "coil", Address: 1, Kind: "actuator"},
-		{Name: "relays", Table: "coil", Address: 2, Kind: "actuator", WriteMultiple: true},
+		{Name: "single", Address: 1, Type: "uint16", Meta: model.Meta{Kind: "actuator"}},
+		{Name: "multi", Address: 2, Type: "uint16", WriteMultiple: true, Meta: model.Meta{Kind: "actuator"}},
+		{Name: "wide", Address: 3, Type: "uint32", Meta: model.Meta{Kind: "actuator"}},
+		{Name: "relay", Table: "coil", Address: 1, Meta: model.Meta{Kind: "actuator"}},
+		{Name: "relays", Table: "coil", Address: 2, WriteMultiple: true, Meta: model.Meta{Kind: "actuator"}},
 	}
 	drv := New()
 	defer drv.Close()

@@ -313,11 +313,9 @@ func (f *field) hasStringMap() bool {
 
 // datapoint returns the field's datapoint metadata (without device).
 func (f *field) datapoint() model.Datapoint {
-	return model.Datapoint{
-		Name: f.reg.Name, Kind: f.kind, Format: f.format, Unit: f.reg.Unit,
-		Min: f.reg.Min, Max: f.reg.Max, Allowed: f.allowed,
-		Description: f.reg.Description, Role: f.reg.Role,
-	}
+	m := f.reg.Meta
+	m.Kind, m.Format, m.Allowed = f.kind, f.format, f.allowed // with the defaults the register's type implies
+	return model.Datapoint{Name: f.reg.Name, Meta: m}
 }
 
 // compileRegisters checks a list of registers (paths "registers[i].key") and

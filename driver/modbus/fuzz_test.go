@@ -3,6 +3,8 @@ package modbus
 import (
 	"encoding/binary"
 	"testing"
+
+	"github.com/gridbox/gridbox/model"
 )
 
 // FuzzDecode: whatever registers a device answers, every type and order
@@ -14,7 +16,7 @@ func FuzzDecode(f *testing.F) {
 	types := []string{"int16", "uint16", "int32", "uint32", "int64", "uint64", "float16", "float32", "float64", "string"}
 	orders := []string{"ABCD", "DCBA", "BADC", "CDAB"}
 	f.Fuzz(func(t *testing.T, raw []byte, ti, oi uint8) {
-		r := Register{Name: "x", Type: types[int(ti)%len(types)], Order: orders[int(oi)%len(orders)], Kind: "actuator"}
+		r := Register{Name: "x", Type: types[int(ti)%len(types)], Order: orders[int(oi)%len(orders)], Meta: model.Meta{Kind: "actuator"}}
 		if r.Type == "string" {
 			r.Length, r.Kind, r.Order = 4, "sensor", map[bool]string{true: "ABCD", false: "BADC"}[oi%2 == 0]
 		}

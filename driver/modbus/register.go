@@ -1,5 +1,7 @@
 package modbus
 
+import "github.com/gridbox/gridbox/model"
+
 // Register describes one datapoint of a Modbus device: where it lives, how
 // its bytes decode, and its datapoint metadata. Profiles and inline
 // `registers:` use this schema (YAML keys in the tags).
@@ -34,13 +36,8 @@ type Register struct {
 	// accept only these.
 	WriteMultiple bool `yaml:"write_multiple,omitempty"`
 
-	// Datapoint metadata.
-	Kind        string   `yaml:"kind,omitempty"`   // sensor (default) or actuator
-	Format      string   `yaml:"format,omitempty"` // default from type: continuous_numeric, bool, generic_text
-	Unit        string   `yaml:"unit,omitempty"`
-	Min         *float64 `yaml:"min,omitempty"`
-	Max         *float64 `yaml:"max,omitempty"`
-	Allowed     []any    `yaml:"allowed,omitempty"`
-	Description string   `yaml:"description,omitempty"`
-	Role        string   `yaml:"role,omitempty"`
+	// Datapoint metadata: kind (default sensor), format (default from the
+	// type: continuous_numeric, bool, generic_text), unit, min, max,
+	// allowed, description, role.
+	model.Meta `yaml:",inline"`
 }

@@ -10,13 +10,15 @@ import (
 
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/modbus/modbustest"
+
+	"github.com/gridbox/gridbox/model"
 )
 
 // bitRegs are two bit datapoints of holding register 40: bit 0 as a bool,
 // bit 1 as a 0/1 integer.
 var bitRegs = []Register{
-	{Name: "bit0", Address: 40, Type: "bool", Bit: u8(0), Kind: "actuator"},
-	{Name: "bit1", Address: 40, Type: "uint16", Bit: u8(1), Kind: "actuator"},
+	{Name: "bit0", Address: 40, Type: "bool", Bit: u8(0), Meta: model.Meta{Kind: "actuator"}},
+	{Name: "bit1", Address: 40, Type: "uint16", Bit: u8(1), Meta: model.Meta{Kind: "actuator"}},
 }
 
 // raceBitWrites runs rounds of two concurrent writes, bit0 through w0 and
@@ -98,8 +100,8 @@ func TestWriteLockScope(t *testing.T) {
 	drv := New()
 	defer drv.Close()
 	regs := append([]Register{
-		{Name: "next", Address: 41, Type: "uint16", Kind: "actuator"},
-		{Name: "relay", Table: "coil", Address: 40, Kind: "actuator"},
+		{Name: "next", Address: 41, Type: "uint16", Meta: model.Meta{Kind: "actuator"}},
+		{Name: "relay", Table: "coil", Address: 40, Meta: model.Meta{Kind: "actuator"}},
 	}, bitRegs...)
 	d1 := newTestDevice(t, drv, testConfig("d1", srv.URL(), 1, regs), driver.Env{})
 	d2 := newTestDevice(t, drv, testConfig("d2", srv.URL(), 2, regs), driver.Env{})

@@ -58,7 +58,7 @@ func Factory(ctl Control) driver.Factory {
 				if kind == "" {
 					kind = model.Sensor
 				}
-				pts[i] = model.Datapoint{Name: p.Name, Kind: kind, Format: model.GenericNumeric}
+				pts[i] = model.Datapoint{Name: p.Name, Meta: model.Meta{Kind: kind, Format: model.GenericNumeric}}
 			}
 			return &device{pts: pts, ctl: ctl, cat: env.Catalog}, nil
 		},
