@@ -153,11 +153,22 @@ func (p *Publisher) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownWithin)
 	defer cancel()
 	if p.linkUp.Load() {
-		if err := p.sendCtx(ctx, p.o.Prefix+"/$state", encodeGatewayState(false, ""), 1, true); err != nil {
+		// Half the time for the offline state: the link may be gone
+		// without the transport having noticed yet.
+		sctx, cancel := context.WithTimeout(ctx, shutdownWithin/2)
+		if err := p.sendCtx(sctx, p.o.Prefix+"/$state", encodeGatewayState(false, ""), 1, true); err != nil {
 			p.log.Warn("offline state not published", "err", err)
 		}
+		cancel()
 	}
 	err := p.tr.stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The broker did not answer the DISCONNECT in time (it is gone):
+		// the connection is closed all the same, and the broker publishes
+		// the last will. Not a failure of the publisher.
+		p.log.Warn("mqtt disconnect not acknowledged in time; connection closed", "err", err)
+		err = nil
+	}
 	p.linkUp.Store(false)
 	p.m.connected.Set(0)
 	p.log.Info("mqtt publisher stopped", "buffered_values_lost", p.buf.len())
