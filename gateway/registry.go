@@ -5,6 +5,7 @@ import (
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/mqtt"
+	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/gridbox/gridbox/store"
 )
@@ -26,5 +27,6 @@ func builtinSinks() []sink.Kind {
 		store.Kind(),
 		mqtt.Kind(),
 		api.Kind(),
+		influx.Kind(),
 	}
 }

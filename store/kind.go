@@ -3,17 +3,22 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/sink"
+	"github.com/gridbox/gridbox/store/postgres"
 )
 
-// Config is the `store:` section: the embedded SQLite history.
+// Config is the `store:` section: the embedded SQLite history, or the
+// PostgreSQL one when URL is set (path and url are mutually exclusive).
 type Config struct {
-	Path          string          `yaml:"path"`
+	Path          string          `yaml:"path"` // empty: DefaultPath, unless URL is set
+	URL           string          `yaml:"url"`  // postgres://…: the PostgreSQL store (package store/postgres)
 	BatchSize     int             `yaml:"batch_size"`
 	FlushInterval config.Duration `yaml:"flush_interval"`
+	Retention     RetentionConfig `yaml:"retention"`
 }
 
 // DefaultPath is where the embedded store lives when `store.path` is not set.
@@ -29,14 +34,21 @@ func Kind() sink.Kind {
 	return sink.Kind{
 		Name: "store", Default: true,
 		NewConfig: func() sink.Config {
-			return &Config{Path: DefaultPath, BatchSize: DefaultBatchSize, FlushInterval: config.Duration(DefaultFlushInterval)}
+			return &Config{BatchSize: DefaultBatchSize, FlushInterval: config.Duration(DefaultFlushInterval), Retention: DefaultRetention()}
 		},
 		New: func(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error) {
 			cfg, ok := c.(*Config)
 			if !ok {
 				return nil, fmt.Errorf("store: config is %T, want *store.Config", c)
 			}
-			s, err := Open(ctx, Options{Path: cfg.Path, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics})
+			if cfg.URL != "" {
+				return openPostgres(ctx, cfg, env)
+			}
+			if cfg.Path == "" {
+				cfg.Path = DefaultPath
+			}
+			ret, _ := cfg.Retention.Parse() // checked by Validate
+			s, err := Open(ctx, Options{Path: cfg.Path, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics, Retention: ret})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", cfg.Path, err)
 			}
@@ -46,11 +58,29 @@ func Kind() sink.Kind {
 	}
 }
 
+// openPostgres opens the PostgreSQL store that `store.url` selects.
+func openPostgres(ctx context.Context, cfg *Config, env sink.Env) (sink.Sink, error) {
+	s, err := postgres.Open(ctx, postgres.Options{URL: cfg.URL, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics})
+	if err != nil {
+		return nil, err
+	}
+	env.Log.Info("store opened", "url", postgres.Redacted(cfg.URL), "timescaledb", s.Timescale())
+	return s, nil
+}
+
 // Validate implements sink.Config.
 func (c *Config) Validate() []config.FieldError {
 	var errs []config.FieldError
-	if c.Path == "" {
-		errs = append(errs, config.Errf("path", "must not be empty"))
+	if c.URL != "" {
+		if c.Path != "" {
+			errs = append(errs, config.Errf("url", "path and url are mutually exclusive: path is the embedded SQLite store, url a PostgreSQL server"))
+		}
+		if err := postgres.CheckURL(c.URL); err != nil {
+			errs = append(errs, config.Errf("url", "%s: %v", postgres.Redacted(c.URL), err))
+		}
+		if !reflect.DeepEqual(c.Retention, DefaultRetention()) {
+			errs = append(errs, config.Errf("retention", "not supported with url yet: the PostgreSQL store keeps every value (docs/store-postgres.md)"))
+		}
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100000 {
 		errs = append(errs, config.Errf("batch_size", "%d: want 1..100000", c.BatchSize))
@@ -60,5 +90,6 @@ func (c *Config) Validate() []config.FieldError {
 	} else if d > maxFlushInterval {
 		errs = append(errs, config.Errf("flush_interval", "%s: want at most %s (what a crash can lose)", d, maxFlushInterval))
 	}
-	return errs
+	_, rerrs := c.Retention.Parse()
+	return append(errs, rerrs...)
 }

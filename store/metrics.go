@@ -15,6 +15,9 @@ type metrics struct {
 	written   prometheus.Counter
 	errs      prometheus.Counter
 	drops     prometheus.Counter
+	rows      *prometheus.GaugeVec // label resolution
+	oldest    *prometheus.GaugeVec // label resolution
+	fileSize  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -41,6 +44,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "gridbox_store_values_dropped_total",
 			Help: "Values given up: a batch that failed its retry, or a value of unsupported type.",
 		}),
+		rows: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gridbox_store_rows",
+			Help: "Rows kept per resolution (raw values, rollup buckets).",
+		}, []string{"resolution"}),
+		oldest: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gridbox_store_oldest_timestamp_seconds",
+			Help: "Time of the oldest raw value or rollup bucket start per resolution (Unix seconds).",
+		}, []string{"resolution"}),
+		fileSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gridbox_store_file_size_bytes",
+			Help: "Size of the database file (without its WAL).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -51,6 +66,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.written = register(reg, m.written, &err)
 	m.errs = register(reg, m.errs, &err)
 	m.drops = register(reg, m.drops, &err)
+	m.rows = register(reg, m.rows, &err)
+	m.oldest = register(reg, m.oldest, &err)
+	m.fileSize = register(reg, m.fileSize, &err)
 	return m, err
 }
 

@@ -46,7 +46,8 @@ func (s *Store) LastValues(ctx context.Context) ([]model.Value, error) {
 }
 
 // History answers q: raw values ordered by time when q.Interval is 0,
-// otherwise one aggregated sample per non-empty bucket (see aggSQL).
+// otherwise one aggregated sample per non-empty bucket, from rollups
+// where possible (see aggregate).
 // A datapoint the store never kept a value of is model.ErrNoHistory. Bad
 // queries fail with a *QueryError.
 func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Sample, error) {
@@ -126,9 +127,11 @@ var aggSQL = map[string]string{
 	"last":  "num, max(ts)",
 }
 
-// aggregate groups good numeric values into buckets starting at
-// floor(ts / interval) × interval ms; empty buckets produce no row.
-func (s *Store) aggregate(ctx context.Context, id int64, q model.HistoryQuery, limit int) ([]model.Sample, error) {
+// aggregateSQL groups good numeric values into buckets starting at
+// floor(ts / interval) × interval ms in SQL; empty buckets produce no row.
+// It was the only aggregation before rollups (rollup_query.go) and stays
+// as their reference: tests and the rollup bench compare against it.
+func (s *Store) aggregateSQL(ctx context.Context, id int64, q model.HistoryQuery, limit int) ([]model.Sample, error) {
 	iv := q.Interval.Milliseconds()
 	// The bucket expression floors also for negative timestamps.
 	query := fmt.Sprintf(`SELECT b, %s FROM (

@@ -15,11 +15,17 @@ import (
 // bounded subscription, which counts what does not fit. When ctx is done Run
 // writes what is buffered and what is queued at that moment, then returns
 // nil. Writes are not cut short by ctx: a started batch always completes.
+// Beside it, Run applies retention and refreshes the size metrics every
+// minute (retention.go), one short transaction at a time.
 func (s *Store) Run(ctx context.Context, sub *bus.Subscription) error {
 	r := &runner{s: s, ctx: context.WithoutCancel(ctx), buf: make([]model.Value, 0, s.opts.BatchSize)}
 	r.timer = time.NewTimer(s.opts.FlushInterval)
 	r.timer.Stop()
 	defer r.timer.Stop()
+	rctx, stopRetain := context.WithCancel(ctx)
+	retained := make(chan struct{})
+	go func() { defer close(retained); s.retain(rctx) }()
+	defer func() { stopRetain(); <-retained }()
 	for {
 		select {
 		case <-ctx.Done():

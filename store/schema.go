@@ -8,7 +8,7 @@ import (
 )
 
 // schemaVersion is the newest schema this code writes (PRAGMA user_version).
-const schemaVersion = 1
+const schemaVersion = 2
 
 // migrations[i] brings the schema from version i to i+1. Each is idempotent
 // and runs in its own transaction together with the user_version bump.
@@ -28,6 +28,27 @@ var migrations = [schemaVersion]string{
 		q    INTEGER NOT NULL,
 		PRIMARY KEY (dp, ts)
 	) WITHOUT ROWID;`,
+	// 2: rollups (rollup.go). An existing store gets them built from raw at
+	// the next open: the pending mark is cleared when that build completes.
+	`CREATE TABLE IF NOT EXISTS rollups (
+		dp  INTEGER NOT NULL,
+		res INTEGER NOT NULL,
+		b   INTEGER NOT NULL,
+		n   INTEGER NOT NULL,
+		sum REAL NOT NULL,
+		mn  REAL NOT NULL,
+		mx  REAL NOT NULL,
+		ft  INTEGER NOT NULL,
+		fv  REAL NOT NULL,
+		lt  INTEGER NOT NULL,
+		lv  REAL NOT NULL,
+		PRIMARY KEY (dp, res, b)
+	) WITHOUT ROWID;
+	CREATE TABLE IF NOT EXISTS store_meta (
+		key   TEXT PRIMARY KEY,
+		value INTEGER NOT NULL
+	);
+	INSERT OR REPLACE INTO store_meta(key, value) VALUES ('rollups_pending', 1);`,
 }
 
 // Value kinds stored in samples.kind: they keep the JSON type of a value.

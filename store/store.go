@@ -45,8 +45,10 @@ type Options struct {
 	FlushInterval time.Duration         // max time a value waits before it is written; 0 means DefaultFlushInterval
 	Log           *slog.Logger          // nil discards logs
 	Metrics       prometheus.Registerer // nil registers no metrics
+	Retention     Retention             // per resolution; zero keeps it forever
 
 	busyTimeout time.Duration // tests shorten it; 0 means defaultBusyTimeout
+	retainEvery time.Duration // tests shorten it; 0 means defaultRetainEvery
 }
 
 // Store is an open history database. It is safe for concurrent use; Run
@@ -58,8 +60,10 @@ type Store struct {
 	wdb  *sql.DB // exactly one connection: SQLite allows one writer
 	rdb  *sql.DB // read pool, query_only
 
-	wmu   sync.Mutex // serialises writes and guards stmts
+	wmu   sync.Mutex // serialises writes and guards stmts and maxTS
 	stmts map[int]*sql.Stmt
+	maxTS map[int64]int64 // newest stored ts per datapoint id, filled on first write
+	merge mergeStmts      // prepared rollup merges (rollup.go)
 	ids   idCache
 }
 
@@ -86,7 +90,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: create directory %s: %w", o.Path, err)
 	}
 	file := filepath.Join(o.Path, FileName)
-	s := &Store{opts: o, log: log, stmts: map[int]*sql.Stmt{}, ids: idCache{m: map[dpKey]int64{}}}
+	s := &Store{opts: o, log: log, stmts: map[int]*sql.Stmt{}, maxTS: map[int64]int64{}, ids: idCache{m: map[dpKey]int64{}}}
 	if err := s.openDBs(ctx, file); err != nil {
 		return nil, err
 	}
@@ -115,12 +119,21 @@ func (s *Store) openDBs(ctx context.Context, file string) error {
 		wdb.Close()
 		return fmt.Errorf("store: %s: %w", file, err)
 	}
+	if err := s.buildPending(ctx); err != nil {
+		wdb.Close()
+		return fmt.Errorf("store: %s: %w", file, err)
+	}
 	if err := s.ids.load(ctx, wdb); err != nil {
 		wdb.Close()
 		return fmt.Errorf("store: %s: load datapoint ids: %w", file, err)
 	}
+	if s.merge, err = prepareMerge(ctx, wdb); err != nil {
+		wdb.Close()
+		return fmt.Errorf("store: %s: %w", file, err)
+	}
 	rdb, err := sql.Open("sqlite", dsn(file, true, s.opts.busyTimeout))
 	if err != nil {
+		s.merge.close()
 		wdb.Close()
 		return fmt.Errorf("store: open %s for reading: %w", file, err)
 	}
@@ -158,6 +171,10 @@ func (s *Store) Close() error {
 	for n, st := range s.stmts {
 		errs = append(errs, st.Close())
 		delete(s.stmts, n)
+	}
+	if s.merge.one != nil {
+		errs = append(errs, s.merge.close())
+		s.merge = mergeStmts{}
 	}
 	errs = append(errs, s.closeDBs())
 	if err := errors.Join(errs...); err != nil {

@@ -123,19 +123,58 @@ func (s *Store) writeRows(ctx context.Context, rows []row) error {
 		return err
 	}
 	sortRows(rows)
+	prevMax, err := s.newestStored(ctx, tx, rows)
+	if err != nil {
+		return err
+	}
 	args := make([]any, 0, 6*min(len(rows), insertRows))
-	for len(rows) > 0 {
-		n := min(len(rows), insertRows)
-		if err := s.insert(ctx, tx, rows[:n], args[:0]); err != nil {
+	for rest := rows; len(rest) > 0; {
+		n := min(len(rest), insertRows)
+		if err := s.insert(ctx, tx, rest[:n], args[:0]); err != nil {
 			return err
 		}
-		rows = rows[n:]
+		rest = rest[n:]
+	}
+	if err := updateRollups(ctx, tx, s.merge, rows, prevMax); err != nil {
+		return fmt.Errorf("rollups: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	s.ids.add(created)
+	for _, r := range rows { // sorted: the last row of a datapoint is its newest
+		if p, ok := prevMax[r.id]; ok && p > r.ts {
+			s.maxTS[r.id] = p
+		} else {
+			s.maxTS[r.id] = r.ts
+		}
+	}
 	return nil
+}
+
+// newestStored returns the newest stored ts of each datapoint in rows
+// (sorted by id) that has stored values, from s.maxTS or read inside tx.
+// The caller holds s.wmu.
+func (s *Store) newestStored(ctx context.Context, tx *sql.Tx, rows []row) (map[int64]int64, error) {
+	out := map[int64]int64{}
+	for i := range rows {
+		id := rows[i].id
+		if i > 0 && rows[i-1].id == id {
+			continue
+		}
+		if ts, ok := s.maxTS[id]; ok {
+			out[id] = ts
+			continue
+		}
+		var ts sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT max(ts) FROM samples WHERE dp = ?", id).Scan(&ts); err != nil {
+			return nil, fmt.Errorf("newest value of datapoint %d: %w", id, err)
+		}
+		if ts.Valid {
+			out[id] = ts.Int64
+		}
+	}
+	return out, nil
 }
 
 // resolveIDs sets the datapoint id of every row, creating ids for new

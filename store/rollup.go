@@ -1,0 +1,307 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Rollup resolutions in ms, finest first. Each divides the next, so a
+// bucket of one level nests in exactly one bucket of every coarser level,
+// and a query interval divisible by a resolution is divisible by every
+// finer one.
+var rollupRes = [...]int64{60_000, 900_000, 3_600_000, 86_400_000}
+
+// rollupNames are the resolutions as written in config and metric labels.
+var rollupNames = [...]string{"1m", "15m", "1h", "1d"}
+
+// acc is the aggregate of the good numeric values of one bucket: what a
+// rollups row holds. It combines with another acc of disjoint values.
+type acc struct {
+	n           int64
+	sum, mn, mx float64
+	ft, lt      int64 // timestamps of the first and last value
+	fv, lv      float64
+}
+
+// single is the acc of one value.
+func single(ts int64, v float64) acc {
+	return acc{n: 1, sum: v, mn: v, mx: v, ft: ts, lt: ts, fv: v, lv: v}
+}
+
+// merge adds o's values to a.
+func (a *acc) merge(o acc) {
+	if a.n == 0 {
+		*a = o
+		return
+	}
+	a.n += o.n
+	a.sum += o.sum
+	a.mn, a.mx = min(a.mn, o.mn), max(a.mx, o.mx)
+	if o.ft < a.ft {
+		a.ft, a.fv = o.ft, o.fv
+	}
+	if o.lt > a.lt {
+		a.lt, a.lv = o.lt, o.lv
+	}
+}
+
+// value answers agg; mean is sum / count.
+func (a *acc) value(agg string) float64 {
+	switch agg {
+	case "mean":
+		return a.sum / float64(a.n)
+	case "min":
+		return a.mn
+	case "max":
+		return a.mx
+	case "sum":
+		return a.sum
+	case "count":
+		return float64(a.n)
+	case "first":
+		return a.fv
+	}
+	return a.lv
+}
+
+// floorTo is the start of the bucket of length r holding ts (floors also
+// for negative ts).
+func floorTo(ts, r int64) int64 { return ts - ((ts%r)+r)%r }
+
+// endOf is the last ms of the bucket [b, b+r), saturating at MaxInt64.
+func endOf(b, r int64) int64 {
+	if b > math.MaxInt64-(r-1) {
+		return math.MaxInt64
+	}
+	return b + r - 1
+}
+
+// aggregated tells whether a row enters aggregates: exactly the filter of
+// the raw aggregate query (good quality, number kind, not NULL/NaN).
+func aggregated(r *row) (float64, bool) {
+	f, ok := r.num.(float64)
+	if !ok || r.kind != kindNumber || r.q != qGood || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
+}
+
+// span is an inclusive range of bucket starts of one level.
+type span struct{ first, last int64 }
+
+// runsOf turns sorted bucket starts (duplicates allowed) of resolution r
+// into runs of consecutive buckets.
+func runsOf(bs []int64, r int64) []span {
+	var out []span
+	for _, b := range bs {
+		if n := len(out); n > 0 && (b == out[n-1].last || b == out[n-1].last+r) {
+			out[n-1].last = b
+			continue
+		}
+		out = append(out, span{b, b})
+	}
+	return out
+}
+
+// parentRuns maps runs of level l to the runs of level l+1 holding them.
+// runs are sorted, so the parents are too; touching ones are merged.
+func parentRuns(runs []span, l int) []span {
+	r := rollupRes[l+1]
+	var out []span
+	for _, s := range runs {
+		p := span{floorTo(s.first, r), floorTo(s.last, r)}
+		if n := len(out); n > 0 && p.first <= out[n-1].last+r {
+			out[n-1].last = max(out[n-1].last, p.last)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// rollupWriter updates rollups inside one write transaction.
+type rollupWriter struct {
+	ctx context.Context
+	tx  *sql.Tx
+	dp  int64
+}
+
+// refresh recomputes the buckets of level l in runs from their sources (raw
+// rows for 1m, the next finer level otherwise), deleting buckets left
+// without values, then does the same for the coarser levels.
+func (w *rollupWriter) refresh(l int, runs []span) error {
+	for ; l < len(rollupRes); l++ {
+		for _, s := range runs {
+			if err := w.refreshSpan(l, s); err != nil {
+				return fmt.Errorf("refresh %s buckets %d..%d: %w", rollupNames[l], s.first, s.last, err)
+			}
+		}
+		if l+1 < len(rollupRes) {
+			runs = parentRuns(runs, l)
+		}
+	}
+	return nil
+}
+
+func (w *rollupWriter) refreshSpan(l int, s span) error {
+	r := rollupRes[l]
+	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM rollups WHERE dp = ? AND res = ? AND b BETWEEN ? AND ?`,
+		w.dp, r, s.first, s.last); err != nil {
+		return err
+	}
+	var bs bucketList
+	bs.iv = r
+	var err error
+	if l == 0 {
+		err = scanRaw(w.ctx, w.tx, w.dp, s.first, endOf(s.last, r), bs.add)
+	} else {
+		err = scanRollups(w.ctx, w.tx, w.dp, rollupRes[l-1], s.first, endOf(s.last, r), bs.add)
+	}
+	if err != nil {
+		return err
+	}
+	return w.put(l, bs.out)
+}
+
+// put writes buckets of level l, replacing rows with the same key.
+func (w *rollupWriter) put(l int, bs []bucket) error {
+	for i := range bs {
+		a := &bs[i].a
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT OR REPLACE INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.dp, rollupRes[l], bs[i].b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv); err != nil {
+			return fmt.Errorf("write %s bucket %d: %w", rollupNames[l], bs[i].b, err)
+		}
+	}
+	return nil
+}
+
+// mergeRowsN is how many buckets one prepared merge statement carries.
+const mergeRowsN = 16
+
+// mergeSQL adds n buckets to stored ones in one statement: count, sum,
+// min and max combine, first and last compare timestamps (every right-hand
+// side of an UPDATE sees the stored row).
+func mergeSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	b.WriteString(` ON CONFLICT (dp, res, b) DO UPDATE SET
+		n = n + excluded.n, sum = sum + excluded.sum,
+		mn = min(mn, excluded.mn), mx = max(mx, excluded.mx),
+		ft = CASE WHEN excluded.ft < ft THEN excluded.ft ELSE ft END,
+		fv = CASE WHEN excluded.ft < ft THEN excluded.fv ELSE fv END,
+		lt = CASE WHEN excluded.lt > lt THEN excluded.lt ELSE lt END,
+		lv = CASE WHEN excluded.lt > lt THEN excluded.lv ELSE lv END`)
+	return b.String()
+}
+
+// mergeStmts are the prepared merge statements for 1 and mergeRowsN buckets.
+type mergeStmts struct{ one, many *sql.Stmt }
+
+func prepareMerge(ctx context.Context, db *sql.DB) (mergeStmts, error) {
+	one, err := db.PrepareContext(ctx, mergeSQL(1))
+	if err != nil {
+		return mergeStmts{}, fmt.Errorf("prepare rollup merge: %w", err)
+	}
+	many, err := db.PrepareContext(ctx, mergeSQL(mergeRowsN))
+	if err != nil {
+		one.Close()
+		return mergeStmts{}, fmt.Errorf("prepare rollup merge: %w", err)
+	}
+	return mergeStmts{one, many}, nil
+}
+
+func (m mergeStmts) close() error { return errors.Join(m.one.Close(), m.many.Close()) }
+
+// levelBucket is one bucket of one datapoint and level, to be merged.
+type levelBucket struct {
+	dp, res int64
+	bucket
+}
+
+// newBuckets appends the buckets of every level made of rows, which are
+// sorted by ts; of equal timestamps the last wins (it replaced the others).
+func newBuckets(dp int64, rows []row, out []levelBucket) []levelBucket {
+	for _, r := range rollupRes {
+		bs := bucketList{iv: r}
+		for i := range rows {
+			if i+1 < len(rows) && rows[i+1].ts == rows[i].ts {
+				continue
+			}
+			if f, ok := aggregated(&rows[i]); ok {
+				bs.add(rows[i].ts, single(rows[i].ts, f))
+			}
+		}
+		for _, b := range bs.out {
+			out = append(out, levelBucket{dp, r, b})
+		}
+	}
+	return out
+}
+
+// merge adds bs to the stored buckets with the prepared statements.
+func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) error {
+	args := make([]any, 0, 11*mergeRowsN)
+	for len(bs) > 0 {
+		n, st := 1, m.one
+		if len(bs) >= mergeRowsN {
+			n, st = mergeRowsN, m.many
+		}
+		args = args[:0]
+		for _, x := range bs[:n] {
+			a := &x.a
+			args = append(args, x.dp, x.res, x.b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv)
+		}
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("merge %d rollup buckets: %w", n, err)
+		}
+		bs = bs[n:]
+	}
+	return nil
+}
+
+// updateRollups brings the rollups of rows' datapoints up to date inside tx.
+// rows are sorted by (dp, ts); prevMax holds each datapoint's newest stored
+// ts before this batch (absent: none). A datapoint whose rows are all newer
+// has its rows merged into its buckets (none replaced a stored value);
+// otherwise a row may have replaced one, and the touched 1-minute buckets
+// are recomputed from raw, then their parents from them.
+func updateRollups(ctx context.Context, tx *sql.Tx, m mergeStmts, rows []row, prevMax map[int64]int64) error {
+	var fresh []levelBucket
+	for len(rows) > 0 {
+		n := 1
+		for n < len(rows) && rows[n].id == rows[0].id {
+			n++
+		}
+		grp, dp := rows[:n], rows[0].id
+		rows = rows[n:]
+		if prev, seen := prevMax[dp]; !seen || grp[0].ts > prev {
+			fresh = newBuckets(dp, grp, fresh)
+			continue
+		}
+		w := &rollupWriter{ctx: ctx, tx: tx, dp: dp}
+		if err := w.refresh(0, minuteRuns(grp)); err != nil {
+			return fmt.Errorf("rollups of datapoint %d: %w", dp, err)
+		}
+	}
+	return m.merge(ctx, tx, fresh)
+}
+
+// minuteRuns are the runs of 1-minute buckets holding rows (sorted by ts).
+func minuteRuns(rows []row) []span {
+	bs := make([]int64, len(rows))
+	for i := range rows {
+		bs[i] = floorTo(rows[i].ts, rollupRes[0])
+	}
+	return runsOf(bs, rollupRes[0])
+}
