@@ -149,6 +149,11 @@ devices:
 		out.Publish(model.Value{Device: "late", Name: "power", Value: 42.0, Time: model.NowMs(), Quality: model.Good})
 		out.SetState(model.DeviceState{Device: "late", Online: true, LastSeen: model.NowMs()}, 1, 0)
 	}
+	// First see them published (the sink follows the catalog asynchronously),
+	// then check that a subscriber arriving later gets them retained.
+	for _, topic := range []string{"gridbox/$meta/late/power", "gridbox/late/power", "gridbox/late/$state"} {
+		waitFor(t, 10*time.Second, topic+" published", func() bool { _, ok := w.get(topic); return ok })
+	}
 	fresh := watch(t, "tcp://"+gw.MQTTAddr(), "gridbox/#")
 	for _, topic := range []string{"gridbox/$meta/late/power", "gridbox/late/power", "gridbox/late/$state"} {
 		waitFor(t, 10*time.Second, topic+" retained for a new subscriber", func() bool { return fresh.wasRetained(topic) })

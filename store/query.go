@@ -2,17 +2,17 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/store/samples"
 )
 
 // MaxRows caps one History answer. A query without Limit whose answer would
 // be longer fails with a QueryError on "limit" instead of being truncated
-// silently; a Limit above MaxRows is refused the same way.
-const MaxRows = 100_000
+// silently; a Limit above MaxRows is refused the same way. The PostgreSQL
+// store has the same cap: both are samples.MaxRows.
+const MaxRows = samples.MaxRows
 
 // QueryError is model.QueryError: the API answers it with 400 and the field.
 type QueryError = model.QueryError
@@ -32,11 +32,11 @@ func (s *Store) LastValues(ctx context.Context) ([]model.Value, error) {
 	out := []model.Value{}
 	for rows.Next() {
 		var v model.Value
-		var c cols
-		if err := rows.Scan(&v.Device, &v.Name, &v.Time, &c.num, &c.txt, &c.kind, &c.q); err != nil {
+		var c samples.Stored
+		if err := rows.Scan(&v.Device, &v.Name, &v.Time, &c.Num, &c.Txt, &c.Kind, &c.Q); err != nil {
 			return nil, fmt.Errorf("store: last values: %w", err)
 		}
-		v.Value, v.Quality = c.value(), c.quality()
+		v.Value, v.Quality = c.Value(), c.Quality()
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
@@ -51,17 +51,14 @@ func (s *Store) LastValues(ctx context.Context) ([]model.Value, error) {
 // A datapoint the store never kept a value of is model.ErrNoHistory. Bad
 // queries fail with a *QueryError.
 func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Sample, error) {
-	if err := checkQuery(q); err != nil {
+	if err := samples.CheckQuery(q); err != nil {
 		return nil, err
 	}
-	id, ok := s.ids.get(dpKey{q.Device, q.Name})
+	id, ok := s.ids.Get(samples.Key{Device: q.Device, Name: q.Name})
 	if !ok {
 		return nil, fmt.Errorf("store: %s: %w", model.Key(q.Device, q.Name), model.ErrNoHistory)
 	}
-	limit := q.Limit
-	if limit == 0 {
-		limit = MaxRows + 1 // one more to tell "exactly MaxRows" from "too many"
-	}
+	limit := samples.Limit(q)
 	var out []model.Sample
 	var err error
 	if q.Interval == 0 {
@@ -72,25 +69,10 @@ func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Samp
 	if err != nil {
 		return nil, fmt.Errorf("store: history of %s: %w", model.Key(q.Device, q.Name), err)
 	}
-	if q.Limit == 0 && len(out) > MaxRows {
-		return nil, &QueryError{Field: "limit", Msg: fmt.Sprintf(
-			"limit: answer has more than %d samples; narrow from/to, use a larger interval or set limit", MaxRows)}
+	if err := samples.CheckAnswer(q, len(out)); err != nil {
+		return nil, err
 	}
 	return out, nil
-}
-
-// checkQuery validates q with model's Check and the store's own limits.
-func checkQuery(q model.HistoryQuery) error {
-	if err := q.Check(); err != nil {
-		return err
-	}
-	switch {
-	case q.Limit > MaxRows:
-		return &QueryError{Field: "limit", Msg: fmt.Sprintf("limit %d is above the maximum %d", q.Limit, MaxRows)}
-	case q.Interval%time.Millisecond != 0:
-		return &QueryError{Field: "interval", Msg: fmt.Sprintf("interval %s is not a whole number of milliseconds", q.Interval)}
-	}
-	return nil
 }
 
 func (s *Store) raw(ctx context.Context, id, from, to int64, limit int) ([]model.Sample, error) {
@@ -104,11 +86,11 @@ func (s *Store) raw(ctx context.Context, id, from, to int64, limit int) ([]model
 	out := []model.Sample{}
 	for rows.Next() {
 		var smp model.Sample
-		var c cols
-		if err := rows.Scan(&smp.Time, &c.num, &c.txt, &c.kind, &c.q); err != nil {
+		var c samples.Stored
+		if err := rows.Scan(&smp.Time, &c.Num, &c.Txt, &c.Kind, &c.Q); err != nil {
 			return nil, err
 		}
-		smp.Value, smp.Quality = c.value(), c.quality()
+		smp.Value, smp.Quality = c.Value(), c.Quality()
 		out = append(out, smp)
 	}
 	return out, rows.Err()
@@ -137,7 +119,7 @@ func (s *Store) aggregateSQL(ctx context.Context, id int64, q model.HistoryQuery
 	query := fmt.Sprintf(`SELECT b, %s FROM (
 			SELECT ts - (((ts %% ?1) + ?1) %% ?1) AS b, ts, num FROM samples
 			WHERE dp = ?2 AND ts BETWEEN ?3 AND ?4 AND q = %d AND kind = %d AND num IS NOT NULL)
-		GROUP BY b ORDER BY b LIMIT ?5`, aggSQL[q.Agg], qGood, kindNumber)
+		GROUP BY b ORDER BY b LIMIT ?5`, aggSQL[q.Agg], samples.QGood, samples.KindNumber)
 	rows, err := s.rdb.QueryContext(ctx, query, iv, id, q.From, q.To, limit)
 	if err != nil {
 		return nil, err
@@ -157,38 +139,4 @@ func (s *Store) aggregateSQL(ctx context.Context, id int64, q model.HistoryQuery
 		out = append(out, model.Sample{Time: b, Value: v, Quality: model.Good})
 	}
 	return out, rows.Err()
-}
-
-// cols are the stored columns of one value.
-type cols struct {
-	num  sql.NullFloat64
-	txt  sql.NullString
-	kind int64
-	q    int64
-}
-
-// value rebuilds the JSON-typed value. A number stored as NULL was NaN,
-// which JSON cannot carry; it comes back as null.
-func (c *cols) value() any {
-	switch c.kind {
-	case kindNumber:
-		if c.num.Valid {
-			return c.num.Float64
-		}
-	case kindString:
-		return c.txt.String
-	case kindBool:
-		return c.num.Float64 != 0
-	}
-	return nil
-}
-
-func (c *cols) quality() model.Quality {
-	switch c.q {
-	case qStale:
-		return model.Stale
-	case qBad:
-		return model.Bad
-	}
-	return model.Good
 }

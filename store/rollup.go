@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/gridbox/gridbox/store/samples"
 )
 
 // Rollup resolutions in ms, finest first. Each divides the next, so a
@@ -84,7 +86,7 @@ func endOf(b, r int64) int64 {
 // the raw aggregate query (good quality, number kind, not NULL/NaN).
 func aggregated(r *row) (float64, bool) {
 	f, ok := r.num.(float64)
-	if !ok || r.kind != kindNumber || r.q != qGood || math.IsNaN(f) {
+	if !ok || r.kind != samples.KindNumber || r.q != samples.QGood || math.IsNaN(f) {
 		return 0, false
 	}
 	return f, true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/store/samples"
 )
 
 // TestBenchRollups is the rollup benchmark of bench/rollups.sh, skipped
@@ -75,7 +76,7 @@ func benchIngest(t *testing.T, s *Store, t0, n int64) time.Duration {
 // (a year of raw values takes tens of seconds).
 func benchQuery(t *testing.T, s *Store, q model.HistoryQuery) {
 	ctx := context.Background()
-	id, _ := s.ids.get(dpKey{q.Device, q.Name})
+	id, _ := s.ids.Get(samples.Key{Device: q.Device, Name: q.Name})
 	ways := []struct {
 		name string
 		runs int

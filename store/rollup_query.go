@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/store/samples"
 )
 
 // bucket is one aggregated bucket starting at b.
@@ -48,7 +49,7 @@ type queryer interface {
 func scanRaw(ctx context.Context, db queryer, dp, from, to int64, fn func(int64, acc) bool) error {
 	rows, err := db.QueryContext(ctx, fmt.Sprintf(`SELECT ts, num FROM samples
 		WHERE dp = ? AND ts BETWEEN ? AND ? AND q = %d AND kind = %d AND num IS NOT NULL ORDER BY ts`,
-		qGood, kindNumber), dp, from, to)
+		samples.QGood, samples.KindNumber), dp, from, to)
 	if err != nil {
 		return fmt.Errorf("read samples: %w", err)
 	}

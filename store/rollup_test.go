@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/store/samples"
 )
 
 const (
@@ -101,7 +102,7 @@ func checkEquivalent(t *testing.T, s *Store, r *rand.Rand, lo, hi int64, queries
 		from, to := randRange(r, lo, hi)
 		iv := eqIntervals[r.IntN(len(eqIntervals))]
 		name := eqNames[r.IntN(len(eqNames))]
-		id, _ := s.ids.get(dpKey{"d", name})
+		id, _ := s.ids.Get(samples.Key{Device: "d", Name: name})
 		for _, agg := range model.Aggs() {
 			q := model.HistoryQuery{Device: "d", Name: name, From: from, To: to, Interval: iv, Agg: agg}
 			got, err := s.History(ctx, q)

@@ -152,13 +152,13 @@ func TestRunRetriesFailedBatchOnce(t *testing.T) {
 	b, sub := testBus(t, 10)
 	release := lockDB(t, dir)
 	startRun(t, s, sub)
-	errs := func() float64 { return testutil.ToFloat64(s.met.errs) }
+	errs := func() float64 { return testutil.ToFloat64(s.met.Errs) }
 	publish(b, 1000, 10)
 	waitFor(t, "the first write error", func() bool { return errs() == 1 })
 	release()
 	publish(b, 2000, 10) // the next flush retries the failed batch first
 	waitFor(t, "both batches", func() bool { return countSamples(t, s) == 20 })
-	if e, d := errs(), testutil.ToFloat64(s.met.drops); e != 1 || d != 0 {
+	if e, d := errs(), testutil.ToFloat64(s.met.Drops); e != 1 || d != 0 {
 		t.Fatalf("errors %v dropped %v, want 1 and 0", e, d)
 	}
 }
@@ -169,12 +169,12 @@ func TestRunDropsBatchWhoseRetryFails(t *testing.T) {
 	b, sub := testBus(t, 10)
 	release := lockDB(t, dir)
 	stop := startRun(t, s, sub)
-	errs := func() float64 { return testutil.ToFloat64(s.met.errs) }
+	errs := func() float64 { return testutil.ToFloat64(s.met.Errs) }
 	publish(b, 1000, 10)
 	waitFor(t, "the first write error", func() bool { return errs() == 1 })
 	publish(b, 2000, 10) // retry of batch 1 fails (dropped), batch 2 fails
 	waitFor(t, "three write errors", func() bool { return errs() == 3 })
-	if d := testutil.ToFloat64(s.met.drops); d != 10 {
+	if d := testutil.ToFloat64(s.met.Drops); d != 10 {
 		t.Fatalf("dropped %v, want 10", d)
 	}
 	release()

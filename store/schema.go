@@ -4,7 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
+
+	"github.com/gridbox/gridbox/store/samples"
 )
 
 // schemaVersion is the newest schema this code writes (PRAGMA user_version).
@@ -51,21 +52,6 @@ var migrations = [schemaVersion]string{
 	INSERT OR REPLACE INTO store_meta(key, value) VALUES ('rollups_pending', 1);`,
 }
 
-// Value kinds stored in samples.kind: they keep the JSON type of a value.
-const (
-	kindNull   = 0
-	kindNumber = 1
-	kindString = 2
-	kindBool   = 3
-)
-
-// Quality codes stored in samples.q.
-const (
-	qGood  = 0
-	qStale = 1
-	qBad   = 2
-)
-
 // migrate applies every missing migration and refuses a newer schema.
 func migrate(ctx context.Context, db *sql.DB) error {
 	var v int
@@ -99,43 +85,18 @@ func migrateOne(ctx context.Context, db *sql.DB, from int) error {
 	return tx.Commit()
 }
 
-// dpKey addresses a datapoint without building a "<device>/<name>" string.
-type dpKey struct{ device, name string }
-
-// idCache maps datapoints to their integer ids in the datapoints table.
-type idCache struct {
-	mu sync.RWMutex
-	m  map[dpKey]int64
-}
-
-func (c *idCache) get(k dpKey) (int64, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	id, ok := c.m[k]
-	return id, ok
-}
-
-// add merges ids that a committed transaction created.
-func (c *idCache) add(m map[dpKey]int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, id := range m {
-		c.m[k] = id
-	}
-}
-
-// load fills the cache from the datapoints table.
-func (c *idCache) load(ctx context.Context, db *sql.DB) error {
+// loadIDs fills ids from the datapoints table.
+func loadIDs(ctx context.Context, db *sql.DB, ids *samples.IDs) error {
 	rows, err := db.QueryContext(ctx, "SELECT id, device, name FROM datapoints")
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	m := map[dpKey]int64{}
+	m := map[samples.Key]int64{}
 	for rows.Next() {
 		var id int64
-		var k dpKey
-		if err := rows.Scan(&id, &k.device, &k.name); err != nil {
+		var k samples.Key
+		if err := rows.Scan(&id, &k.Device, &k.Name); err != nil {
 			return err
 		}
 		m[k] = id
@@ -143,6 +104,6 @@ func (c *idCache) load(ctx context.Context, db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	c.add(m)
+	ids.Add(m)
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gridbox/gridbox/store/samples"
 	"github.com/prometheus/client_golang/prometheus"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -64,7 +65,7 @@ type Store struct {
 	stmts map[int]*sql.Stmt
 	maxTS map[int64]int64 // newest stored ts per datapoint id, filled on first write
 	merge mergeStmts      // prepared rollup merges (rollup.go)
-	ids   idCache
+	ids   samples.IDs
 }
 
 // Open creates the directory and database if needed, migrates the schema and
@@ -90,7 +91,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: create directory %s: %w", o.Path, err)
 	}
 	file := filepath.Join(o.Path, FileName)
-	s := &Store{opts: o, log: log, stmts: map[int]*sql.Stmt{}, maxTS: map[int64]int64{}, ids: idCache{m: map[dpKey]int64{}}}
+	s := &Store{opts: o, log: log, stmts: map[int]*sql.Stmt{}, maxTS: map[int64]int64{}}
 	if err := s.openDBs(ctx, file); err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (s *Store) openDBs(ctx context.Context, file string) error {
 		wdb.Close()
 		return fmt.Errorf("store: %s: %w", file, err)
 	}
-	if err := s.ids.load(ctx, wdb); err != nil {
+	if err := loadIDs(ctx, wdb, &s.ids); err != nil {
 		wdb.Close()
 		return fmt.Errorf("store: %s: load datapoint ids: %w", file, err)
 	}

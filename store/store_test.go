@@ -106,10 +106,10 @@ func TestWriteSkipsUnsupportedTypeAndCountsIt(t *testing.T) {
 	if n := countSamples(t, s); n != 1 {
 		t.Errorf("stored %d samples, want 1", n)
 	}
-	if d := testutil.ToFloat64(s.met.drops); d != 1 {
+	if d := testutil.ToFloat64(s.met.Drops); d != 1 {
 		t.Errorf("dropped = %v, want 1", d)
 	}
-	if w := testutil.ToFloat64(s.met.written); w != 1 {
+	if w := testutil.ToFloat64(s.met.Written); w != 1 {
 		t.Errorf("written = %v, want 1", w)
 	}
 }
@@ -222,7 +222,7 @@ func TestMetricsRegisterTwiceOnOneRegistry(t *testing.T) {
 	if err != nil || n != 4 {
 		t.Fatalf("gathered %d metrics (%v), want 4", n, err)
 	}
-	if w := testutil.ToFloat64(a.met.written); w != 2 {
+	if w := testutil.ToFloat64(a.met.Written); w != 2 {
 		t.Errorf("written = %v, want 2 (shared counter)", w)
 	}
 }

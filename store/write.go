@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/store/samples"
 )
 
 // insertRows is how many values one multi-row INSERT carries (6 parameters
@@ -18,7 +19,7 @@ const insertRows = 500
 
 // row is one value encoded for the samples table.
 type row struct {
-	key  dpKey
+	key  samples.Key
 	id   int64 // datapoints.id, set by resolveIDs
 	ts   int64
 	seq  int // position in the batch, set by sortRows
@@ -44,7 +45,7 @@ func (s *Store) Write(ctx context.Context, vals []model.Value) error {
 	s.wmu.Lock()
 	err := s.writeRows(ctx, rows)
 	s.wmu.Unlock()
-	s.met.observe(len(rows), time.Since(start), err)
+	s.met.Observe(len(rows), time.Since(start), err)
 	if err != nil {
 		return fmt.Errorf("store: write batch of %d values: %w", len(rows), err)
 	}
@@ -53,55 +54,12 @@ func (s *Store) Write(ctx context.Context, vals []model.Value) error {
 
 // encode converts values to rows, skipping values of unsupported types.
 func (s *Store) encode(vals []model.Value) []row {
-	rows := make([]row, 0, len(vals))
-	var bad int
-	for i := range vals {
-		v := &vals[i]
-		r, ok := encodeValue(v)
-		if !ok {
-			if bad == 0 {
-				s.log.Warn("value of unsupported type not stored", "datapoint", v.Key(), "type", fmt.Sprintf("%T", v.Value))
-			}
-			bad++
-			continue
-		}
-		rows = append(rows, r)
-	}
-	s.met.dropped(bad)
-	return rows
+	return samples.EncodeAll(vals, s.log, s.met.Metrics, newRow)
 }
 
-func encodeValue(v *model.Value) (row, bool) {
-	r := row{key: dpKey{v.Device, v.Name}, ts: v.Time, q: qualityCode(v.Quality)}
-	switch x := v.Value.(type) {
-	case nil:
-		r.kind = kindNull
-	case string:
-		r.kind, r.txt = kindString, x
-	case bool:
-		r.kind, r.num = kindBool, 0.0
-		if x {
-			r.num = 1.0
-		}
-	default:
-		f, ok := model.AsFloat(x)
-		if !ok {
-			return r, false
-		}
-		r.kind, r.num = kindNumber, f
-	}
-	return r, true
-}
-
-// qualityCode maps a quality to samples.q; an empty quality counts as good.
-func qualityCode(q model.Quality) int64 {
-	switch q {
-	case model.Stale:
-		return qStale
-	case model.Bad:
-		return qBad
-	}
-	return qGood
+// newRow is the row of v, whose columns are c.
+func newRow(v *model.Value, c samples.Columns) row {
+	return row{key: samples.Key{Device: v.Device, Name: v.Name}, ts: v.Time, num: c.Num, txt: c.Txt, kind: int64(c.Kind), q: int64(c.Q)}
 }
 
 // writeRows runs one transaction; the caller holds s.wmu.
@@ -141,7 +99,7 @@ func (s *Store) writeRows(ctx context.Context, rows []row) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	s.ids.add(created)
+	s.ids.Add(created)
 	for _, r := range rows { // sorted: the last row of a datapoint is its newest
 		if p, ok := prevMax[r.id]; ok && p > r.ts {
 			s.maxTS[r.id] = p
@@ -179,21 +137,21 @@ func (s *Store) newestStored(ctx context.Context, tx *sql.Tx, rows []row) (map[i
 
 // resolveIDs sets the datapoint id of every row, creating ids for new
 // datapoints inside tx. created holds the new ids, cached only after commit.
-func (s *Store) resolveIDs(ctx context.Context, tx *sql.Tx, rows []row) (map[dpKey]int64, error) {
-	var created map[dpKey]int64
+func (s *Store) resolveIDs(ctx context.Context, tx *sql.Tx, rows []row) (map[samples.Key]int64, error) {
+	var created map[samples.Key]int64
 	for i := range rows {
 		k := rows[i].key
-		id, ok := s.ids.get(k)
+		id, ok := s.ids.Get(k)
 		if !ok {
 			id, ok = created[k]
 		}
 		if !ok {
 			var err error
 			if id, err = createID(ctx, tx, k); err != nil {
-				return nil, fmt.Errorf("datapoint %s: %w", model.Key(k.device, k.name), err)
+				return nil, fmt.Errorf("datapoint %s: %w", model.Key(k.Device, k.Name), err)
 			}
 			if created == nil {
-				created = map[dpKey]int64{}
+				created = map[samples.Key]int64{}
 			}
 			created[k] = id
 		}
@@ -202,12 +160,12 @@ func (s *Store) resolveIDs(ctx context.Context, tx *sql.Tx, rows []row) (map[dpK
 	return created, nil
 }
 
-func createID(ctx context.Context, tx *sql.Tx, k dpKey) (int64, error) {
-	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO datapoints(device, name) VALUES(?, ?)", k.device, k.name); err != nil {
+func createID(ctx context.Context, tx *sql.Tx, k samples.Key) (int64, error) {
+	if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO datapoints(device, name) VALUES(?, ?)", k.Device, k.Name); err != nil {
 		return 0, fmt.Errorf("insert id: %w", err)
 	}
 	var id int64
-	err := tx.QueryRowContext(ctx, "SELECT id FROM datapoints WHERE device = ? AND name = ?", k.device, k.name).Scan(&id)
+	err := tx.QueryRowContext(ctx, "SELECT id FROM datapoints WHERE device = ? AND name = ?", k.Device, k.Name).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("read id: %w", err)
 	}

@@ -1,13 +1,13 @@
 package influx
 
 import (
-	"errors"
-
+	"github.com/gridbox/gridbox/sink"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // metrics of one output instance; the gateway's registerer adds
-// sink="<name>", so instances count apart.
+// sink="<name>", so instances count apart. An instance reopened on the same
+// registry reuses the collectors registered before (sink.Register).
 type metrics struct {
 	written     prometheus.Counter
 	dropped     *prometheus.CounterVec
@@ -46,31 +46,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	m.written = register(reg, m.written, &err)
-	m.dropped = register(reg, m.dropped, &err)
-	m.retried = register(reg, m.retried, &err)
-	m.bufferBytes = register(reg, m.bufferBytes, &err)
-	m.buffered = register(reg, m.buffered, &err)
+	m.written = sink.Register(reg, m.written, &err)
+	m.dropped = sink.Register(reg, m.dropped, &err)
+	m.retried = sink.Register(reg, m.retried, &err)
+	m.bufferBytes = sink.Register(reg, m.bufferBytes, &err)
+	m.buffered = sink.Register(reg, m.buffered, &err)
 	return m, err
 }
 
-// register registers c, or reuses the collector already registered under
-// the same name (an instance reopened on the same registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C, errp *error) C {
-	err := reg.Register(c)
-	if err == nil {
-		return c
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if old, ok := are.ExistingCollector.(C); ok {
-			return old
-		}
-	}
-	*errp = errors.Join(*errp, err)
-	return c
-}
-
+// drop counts n values never written, for reason.
 func (m *metrics) drop(reason string, n int) {
 	if n > 0 {
 		m.dropped.WithLabelValues(reason).Add(float64(n))

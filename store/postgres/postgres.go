@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gridbox/gridbox/store/samples"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,9 +33,9 @@ const (
 	DefaultFlushInterval = 500 * time.Millisecond
 )
 
-// MaxRows caps one History answer, exactly like store.MaxRows (the store
-// package's contract test checks that both are equal).
-const MaxRows = 100_000
+// MaxRows caps one History answer, exactly like store.MaxRows: both are
+// samples.MaxRows (the store package's contract test checks that they are equal).
+const MaxRows = samples.MaxRows
 
 // writeTimeout bounds one batch write, so that a server that stopped
 // answering cannot hold up the Run loop (or a shutdown) forever.
@@ -57,12 +58,12 @@ type Options struct {
 type Store struct {
 	opts      Options
 	log       *slog.Logger
-	met       *metrics
+	met       *samples.Metrics
 	pool      *pgxpool.Pool
 	timescale bool // samples is a TimescaleDB hypertable
 
 	wmu       sync.Mutex // serialises writes
-	ids       idCache
+	ids       samples.IDs
 	closeOnce sync.Once
 }
 
@@ -128,12 +129,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{opts: o, log: log, pool: pool, ids: idCache{m: map[dpKey]int64{}}}
+	s := &Store{opts: o, log: log, pool: pool}
 	if err := s.setup(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %s: %w", Redacted(o.URL), err)
 	}
-	met, err := newMetrics(o.Metrics)
+	met, err := samples.NewMetrics(o.Metrics)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: register metrics: %w", err)
@@ -163,7 +164,7 @@ func (s *Store) setup(ctx context.Context) error {
 	} else {
 		s.log.Info("history in PostgreSQL: plain tables (TimescaleDB is not available)")
 	}
-	return s.ids.load(ctx, s.pool)
+	return loadIDs(ctx, s.pool, &s.ids)
 }
 
 // enableTimescale creates the timescaledb extension when the server offers

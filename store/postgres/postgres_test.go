@@ -131,15 +131,15 @@ func TestMetricsCountWritesAndDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := testutil.ToFloat64(s.met.drops); d != 1 {
+	if d := testutil.ToFloat64(s.met.Drops); d != 1 {
 		t.Errorf("dropped = %v, want 1", d)
 	}
-	if w := testutil.ToFloat64(s.met.written); w != 1 {
+	if w := testutil.ToFloat64(s.met.Written); w != 1 {
 		t.Errorf("written = %v, want 1", w)
 	}
 	// a second store on the same registry shares the collectors
 	s2 := openTest(t, Options{Metrics: reg})
-	if s2.met.written != s.met.written {
+	if s2.met.Written != s.met.Written {
 		t.Error("second store registered its own collectors")
 	}
 }
@@ -172,7 +172,7 @@ func TestWriteFailsWhenServerGone(t *testing.T) {
 	if err == nil {
 		t.Fatal("write after close succeeded")
 	}
-	if e := testutil.ToFloat64(s.met.errs); e != 1 {
+	if e := testutil.ToFloat64(s.met.Errs); e != 1 {
 		t.Errorf("write errors = %v, want 1", e)
 	}
 	if _, err := s.History(context.Background(), model.HistoryQuery{Device: "d", Name: "p", To: 1}); err == nil || errors.Is(err, model.ErrNoHistory) {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/store/samples"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -29,11 +29,11 @@ func (s *Store) LastValues(ctx context.Context) ([]model.Value, error) {
 	out := []model.Value{}
 	for rows.Next() {
 		var v model.Value
-		var c cols
-		if err := rows.Scan(&v.Device, &v.Name, &v.Time, &c.num, &c.txt, &c.kind, &c.q); err != nil {
+		var c samples.Stored
+		if err := rows.Scan(&v.Device, &v.Name, &v.Time, &c.Num, &c.Txt, &c.Kind, &c.Q); err != nil {
 			return nil, fmt.Errorf("postgres: last values: %w", err)
 		}
-		v.Value, v.Quality = c.value(), c.quality()
+		v.Value, v.Quality = c.Value(), c.Quality()
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
@@ -47,17 +47,14 @@ func (s *Store) LastValues(ctx context.Context) ([]model.Value, error) {
 // datapoint the store never kept a value of is model.ErrNoHistory. Bad
 // queries fail with a *QueryError.
 func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Sample, error) {
-	if err := checkQuery(q); err != nil {
+	if err := samples.CheckQuery(q); err != nil {
 		return nil, err
 	}
-	id, err := s.lookupID(ctx, dpKey{q.Device, q.Name})
+	id, err := s.lookupID(ctx, samples.Key{Device: q.Device, Name: q.Name})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", model.Key(q.Device, q.Name), err)
 	}
-	limit := q.Limit
-	if limit == 0 {
-		limit = MaxRows + 1 // one more to tell "exactly MaxRows" from "too many"
-	}
+	limit := samples.Limit(q)
 	var out []model.Sample
 	if q.Interval == 0 {
 		out, err = s.raw(ctx, id, q.From, q.To, limit)
@@ -67,44 +64,28 @@ func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Samp
 	if err != nil {
 		return nil, fmt.Errorf("postgres: history of %s: %w", model.Key(q.Device, q.Name), err)
 	}
-	if q.Limit == 0 && len(out) > MaxRows {
-		return nil, &QueryError{Field: "limit", Msg: fmt.Sprintf(
-			"limit: answer has more than %d samples; narrow from/to, use a larger interval or set limit", MaxRows)}
+	if err := samples.CheckAnswer(q, len(out)); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
 // lookupID finds a datapoint's id in the cache or, for one another gateway
 // sharing the database created, in the datapoints table.
-func (s *Store) lookupID(ctx context.Context, k dpKey) (int64, error) {
-	if id, ok := s.ids.get(k); ok {
+func (s *Store) lookupID(ctx context.Context, k samples.Key) (int64, error) {
+	if id, ok := s.ids.Get(k); ok {
 		return id, nil
 	}
 	var id int64
-	err := s.pool.QueryRow(ctx, "SELECT id FROM datapoints WHERE device = $1 AND name = $2", k.device, k.name).Scan(&id)
+	err := s.pool.QueryRow(ctx, "SELECT id FROM datapoints WHERE device = $1 AND name = $2", k.Device, k.Name).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, model.ErrNoHistory
 	}
 	if err != nil {
 		return 0, err
 	}
-	s.ids.add(map[dpKey]int64{k: id})
+	s.ids.Add(map[samples.Key]int64{k: id})
 	return id, nil
-}
-
-// checkQuery validates q with model's Check and the store's own limits
-// (the same as the SQLite store's).
-func checkQuery(q model.HistoryQuery) error {
-	if err := q.Check(); err != nil {
-		return err
-	}
-	switch {
-	case q.Limit > MaxRows:
-		return &QueryError{Field: "limit", Msg: fmt.Sprintf("limit %d is above the maximum %d", q.Limit, MaxRows)}
-	case q.Interval%time.Millisecond != 0:
-		return &QueryError{Field: "interval", Msg: fmt.Sprintf("interval %s is not a whole number of milliseconds", q.Interval)}
-	}
-	return nil
 }
 
 func (s *Store) raw(ctx context.Context, id, from, to int64, limit int) ([]model.Sample, error) {
@@ -118,11 +99,11 @@ func (s *Store) raw(ctx context.Context, id, from, to int64, limit int) ([]model
 	out := []model.Sample{}
 	for rows.Next() {
 		var smp model.Sample
-		var c cols
-		if err := rows.Scan(&smp.Time, &c.num, &c.txt, &c.kind, &c.q); err != nil {
+		var c samples.Stored
+		if err := rows.Scan(&smp.Time, &c.Num, &c.Txt, &c.Kind, &c.Q); err != nil {
 			return nil, err
 		}
-		smp.Value, smp.Quality = c.value(), c.quality()
+		smp.Value, smp.Quality = c.Value(), c.Quality()
 		out = append(out, smp)
 	}
 	return out, rows.Err()
@@ -150,7 +131,7 @@ func (s *Store) aggregate(ctx context.Context, id int64, q model.HistoryQuery, l
 	query := fmt.Sprintf(`SELECT b, %s FROM (
 			SELECT ts - (((ts %% $1) + $1) %% $1) AS b, ts, num FROM samples
 			WHERE dp = $2 AND ts BETWEEN $3 AND $4 AND q = %d AND kind = %d AND num IS NOT NULL) v
-		GROUP BY b ORDER BY b LIMIT $5`, aggSQL[q.Agg], qGood, kindNumber)
+		GROUP BY b ORDER BY b LIMIT $5`, aggSQL[q.Agg], samples.QGood, samples.KindNumber)
 	rows, err := s.pool.Query(ctx, query, iv, id, q.From, q.To, limit)
 	if err != nil {
 		return nil, err
@@ -166,41 +147,4 @@ func (s *Store) aggregate(ctx context.Context, id int64, q model.HistoryQuery, l
 		out = append(out, model.Sample{Time: b, Value: v, Quality: model.Good})
 	}
 	return out, rows.Err()
-}
-
-// cols are the stored columns of one value.
-type cols struct {
-	num  *float64
-	txt  *string
-	kind int16
-	q    int16
-}
-
-// value rebuilds the JSON-typed value. A number stored as NULL was NaN,
-// which JSON cannot carry; it comes back as null.
-func (c *cols) value() any {
-	switch c.kind {
-	case kindNumber:
-		if c.num != nil {
-			return *c.num
-		}
-	case kindString:
-		if c.txt != nil {
-			return *c.txt
-		}
-		return ""
-	case kindBool:
-		return c.num != nil && *c.num != 0
-	}
-	return nil
-}
-
-func (c *cols) quality() model.Quality {
-	switch c.q {
-	case qStale:
-		return model.Stale
-	case qBad:
-		return model.Bad
-	}
-	return model.Good
 }

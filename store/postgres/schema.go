@@ -3,8 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"sync"
 
+	"github.com/gridbox/gridbox/store/samples"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -32,21 +32,6 @@ var migrations = [schemaVersion]string{
 		PRIMARY KEY (dp, ts)
 	);`,
 }
-
-// Value kinds stored in samples.kind, as in the SQLite store.
-const (
-	kindNull   = 0
-	kindNumber = 1
-	kindString = 2
-	kindBool   = 3
-)
-
-// Quality codes stored in samples.q, as in the SQLite store.
-const (
-	qGood  = 0
-	qStale = 1
-	qBad   = 2
-)
 
 // chunkInterval is the TimescaleDB chunk width: 7 days in ms (ts is ms).
 const chunkInterval = 7 * 24 * 3600 * 1000
@@ -104,43 +89,18 @@ func makeHypertable(ctx context.Context, pool *pgxpool.Pool) error {
 	return err
 }
 
-// dpKey addresses a datapoint.
-type dpKey struct{ device, name string }
-
-// idCache maps datapoints to their ids in the datapoints table.
-type idCache struct {
-	mu sync.RWMutex
-	m  map[dpKey]int64
-}
-
-func (c *idCache) get(k dpKey) (int64, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	id, ok := c.m[k]
-	return id, ok
-}
-
-// add merges ids that a committed transaction created or a query found.
-func (c *idCache) add(m map[dpKey]int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, id := range m {
-		c.m[k] = id
-	}
-}
-
-// load fills the cache from the datapoints table.
-func (c *idCache) load(ctx context.Context, db querier) error {
+// loadIDs fills ids from the datapoints table.
+func loadIDs(ctx context.Context, db querier, ids *samples.IDs) error {
 	rows, err := db.Query(ctx, "SELECT id, device, name FROM datapoints")
 	if err != nil {
 		return fmt.Errorf("load datapoint ids: %w", err)
 	}
 	defer rows.Close()
-	m := map[dpKey]int64{}
+	m := map[samples.Key]int64{}
 	for rows.Next() {
 		var id int64
-		var k dpKey
-		if err := rows.Scan(&id, &k.device, &k.name); err != nil {
+		var k samples.Key
+		if err := rows.Scan(&id, &k.Device, &k.Name); err != nil {
 			return fmt.Errorf("load datapoint ids: %w", err)
 		}
 		m[k] = id
@@ -148,6 +108,6 @@ func (c *idCache) load(ctx context.Context, db querier) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load datapoint ids: %w", err)
 	}
-	c.add(m)
+	ids.Add(m)
 	return nil
 }

@@ -4,19 +4,19 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/store/samples"
 	"github.com/jackc/pgx/v5"
 )
 
 // row is one value encoded for the samples table.
 type row struct {
-	key  dpKey
+	key  samples.Key
 	id   int64 // datapoints.id, set by resolveIDs
 	ts   int64
 	seq  int // position in the batch, set by sortRows
@@ -45,60 +45,27 @@ func (s *Store) Write(ctx context.Context, vals []model.Value) error {
 	s.wmu.Lock()
 	n, err := s.writeRows(ctx, rows)
 	s.wmu.Unlock()
-	s.met.observe(n, time.Since(start), err)
+	s.met.Observe(n, time.Since(start), err)
 	if err != nil {
 		return fmt.Errorf("postgres: write batch of %d values: %w", len(rows), err)
 	}
 	return nil
 }
 
-// encode converts values to rows, skipping values of unsupported types.
+// encode converts values to rows with the SQLite store's encoding
+// (samples.Encode), skipping values of unsupported types. One difference of
+// the database is evened out: text that PostgreSQL refuses (NUL bytes,
+// invalid UTF-8) has those bytes replaced by U+FFFD.
 func (s *Store) encode(vals []model.Value) []row {
-	rows := make([]row, 0, len(vals))
-	var bad int
-	for i := range vals {
-		v := &vals[i]
-		r, ok := encodeValue(v)
-		if !ok {
-			if bad == 0 {
-				s.log.Warn("value of unsupported type not stored", "datapoint", v.Key(), "type", fmt.Sprintf("%T", v.Value))
-			}
-			bad++
-			continue
-		}
-		rows = append(rows, r)
-	}
-	s.met.dropped(bad)
-	return rows
+	return samples.EncodeAll(vals, s.log, s.met, newRow)
 }
 
-// encodeValue mirrors the SQLite store's encoding. Two differences of the
-// database are evened out: NaN is stored as NULL (SQLite does that by
-// itself; PostgreSQL would keep NaN), and text that PostgreSQL refuses (NUL
-// bytes, invalid UTF-8) has those bytes replaced by U+FFFD.
-func encodeValue(v *model.Value) (row, bool) {
-	r := row{key: dpKey{v.Device, v.Name}, ts: v.Time, q: qualityCode(v.Quality)}
-	switch x := v.Value.(type) {
-	case nil:
-		r.kind = kindNull
-	case string:
-		r.kind, r.txt = kindString, pgText(x)
-	case bool:
-		r.kind, r.num = kindBool, 0.0
-		if x {
-			r.num = 1.0
-		}
-	default:
-		f, ok := model.AsFloat(x)
-		if !ok {
-			return r, false
-		}
-		r.kind = kindNumber
-		if !math.IsNaN(f) {
-			r.num = f
-		}
+// newRow is the row of v, whose columns are c.
+func newRow(v *model.Value, c samples.Columns) row {
+	if t, ok := c.Txt.(string); ok {
+		c.Txt = pgText(t)
 	}
-	return r, true
+	return row{key: samples.Key{Device: v.Device, Name: v.Name}, ts: v.Time, num: c.Num, txt: c.Txt, kind: c.Kind, q: c.Q}
 }
 
 // pgText makes s acceptable to a PostgreSQL text column.
@@ -107,17 +74,6 @@ func pgText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
-}
-
-// qualityCode maps a quality to samples.q; an empty quality counts as good.
-func qualityCode(q model.Quality) int16 {
-	switch q {
-	case model.Stale:
-		return qStale
-	case model.Bad:
-		return qBad
-	}
-	return qGood
 }
 
 // writeRows runs one transaction and returns how many rows it stored; the
@@ -152,7 +108,7 @@ func (s *Store) writeRows(ctx context.Context, rows []row) (int, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
 	}
-	s.ids.add(created)
+	s.ids.Add(created)
 	return len(rows), nil
 }
 
@@ -195,17 +151,17 @@ func (rs *rowSource) Err() error { return nil }
 // resolveIDs sets the datapoint id of every row, creating the ids of new
 // datapoints inside tx with one statement. created holds the ids that were
 // not cached; they are cached only after commit.
-func (s *Store) resolveIDs(ctx context.Context, tx pgx.Tx, rows []row) (map[dpKey]int64, error) {
+func (s *Store) resolveIDs(ctx context.Context, tx pgx.Tx, rows []row) (map[samples.Key]int64, error) {
 	var devs, names []string
-	seen := map[dpKey]bool{}
+	seen := map[samples.Key]bool{}
 	for i := range rows {
 		k := rows[i].key
-		if _, ok := s.ids.get(k); !ok && !seen[k] {
+		if _, ok := s.ids.Get(k); !ok && !seen[k] {
 			seen[k] = true
-			devs, names = append(devs, k.device), append(names, k.name)
+			devs, names = append(devs, k.Device), append(names, k.Name)
 		}
 	}
-	var created map[dpKey]int64
+	var created map[samples.Key]int64
 	if len(devs) > 0 {
 		if _, err := tx.Exec(ctx, `INSERT INTO datapoints(device, name)
 			SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (device, name) DO NOTHING`, devs, names); err != nil {
@@ -216,11 +172,11 @@ func (s *Store) resolveIDs(ctx context.Context, tx pgx.Tx, rows []row) (map[dpKe
 		if err != nil {
 			return nil, fmt.Errorf("read datapoint ids: %w", err)
 		}
-		created = map[dpKey]int64{}
+		created = map[samples.Key]int64{}
 		for q.Next() {
 			var id int64
-			var k dpKey
-			if err := q.Scan(&id, &k.device, &k.name); err != nil {
+			var k samples.Key
+			if err := q.Scan(&id, &k.Device, &k.Name); err != nil {
 				q.Close()
 				return nil, fmt.Errorf("read datapoint ids: %w", err)
 			}
@@ -233,10 +189,10 @@ func (s *Store) resolveIDs(ctx context.Context, tx pgx.Tx, rows []row) (map[dpKe
 	}
 	for i := range rows {
 		k := rows[i].key
-		id, ok := s.ids.get(k)
+		id, ok := s.ids.Get(k)
 		if !ok {
 			if id, ok = created[k]; !ok {
-				return nil, fmt.Errorf("datapoint %s: no id after insert", model.Key(k.device, k.name))
+				return nil, fmt.Errorf("datapoint %s: no id after insert", model.Key(k.Device, k.Name))
 			}
 		}
 		rows[i].id = id
