@@ -32,7 +32,9 @@ usage:
                                               run one simulated device (Modbus TCP server)
   gridbox check    [-c gridbox.yaml]          validate a config; print every error
   gridbox profiles                            list built-in device profiles
-  gridbox read     URL SPEC...                one-shot Modbus read (gridbox read -h)
+  gridbox read     URL SPEC...                one-shot read for commissioning (gridbox read -h)
+  gridbox backup   [-c gridbox.yaml] FILE     consistent copy of the store and config, also while running
+  gridbox restore  [-c gridbox.yaml] [--force] FILE   restore a backup into the configured store
   gridbox version
 
 common flags: --log-format text|json, --log-level debug|info|warn|error
@@ -55,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
 		"run": cmdRun, "demo": cmdDemo, "sim": cmdSim, "check": cmdCheck,
 		"profiles": cmdProfiles, "read": cmdRead, "version": cmdVersion,
+		"backup": cmdBackup, "restore": cmdRestore,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
