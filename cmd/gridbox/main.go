@@ -35,6 +35,7 @@ usage:
   gridbox read     URL SPEC...                one-shot read for commissioning (gridbox read -h)
   gridbox backup   [-c gridbox.yaml] FILE     consistent copy of the store and config, also while running
   gridbox restore  [-c gridbox.yaml] [--force] FILE   restore a backup into the configured store
+  gridbox import   [-c gridbox.yaml] [--format csv|influx] [--strict] FILE   bulk-load history into the store
   gridbox version
 
 common flags: --log-format text|json, --log-level debug|info|warn|error
@@ -57,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
 		"run": cmdRun, "demo": cmdDemo, "sim": cmdSim, "check": cmdCheck,
 		"profiles": cmdProfiles, "read": cmdRead, "version": cmdVersion,
-		"backup": cmdBackup, "restore": cmdRestore,
+		"backup": cmdBackup, "restore": cmdRestore, "import": cmdImport,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

@@ -1,0 +1,585 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gridbox/gridbox/gateway"
+	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/profile"
+	"github.com/gridbox/gridbox/store"
+)
+
+const importUsage = "usage: gridbox import [-c gridbox.yaml] [--format csv|influx] [--precision ns|us|ms|s] [--strict] [--skip-bad] FILE"
+
+// importBatch is how many values one store.Write carries.
+const importBatch = 50_000
+
+// importProgressEvery is the least time between two progress lines.
+const importProgressEvery = 500 * time.Millisecond
+
+// csvHeader is the header a CSV import file must start with.
+const csvHeader = "datapoint,timestamp_ms,value"
+
+// maxSkipReports is how many skipped lines --skip-bad names on stderr.
+const maxSkipReports = 10
+
+// lineError is a problem with one line of the import file.
+type lineError struct {
+	line int
+	msg  string
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// importBatchMsg is what the reader hands to the writer: values, then
+// (in the last message) the error that stopped the reading, if any.
+type importBatchMsg struct {
+	vals []model.Value
+	err  error
+}
+
+// cmdImport bulk-loads history from a file into the configured embedded
+// store through store.Write, so rollups are built as it goes.
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, _ := newFlags("import", stderr)
+	path := fs.String("c", "gridbox.yaml", "config file: the values go into its store")
+	format := fs.String("format", "", "file format: csv or influx (line protocol); guessed from the extension or the first line when empty")
+	precision := fs.String("precision", "ms", "influx: timestamp precision of the lines: ns, us, ms or s (gridbox's InfluxDB output writes ms by default)")
+	strict := fs.Bool("strict", false, "refuse a datapoint the config does not define (default: keep it as a history-only datapoint)")
+	skipBad := fs.Bool("skip-bad", false, "skip bad lines (counted and reported) instead of stopping at the first")
+	fs.Usage = func() { fmt.Fprintln(stderr, importUsage); fs.PrintDefaults() }
+	file, code := parseOneArg(fs, args, stderr, importUsage)
+	if code >= 0 {
+		return code
+	}
+	switch *format {
+	case "", "csv", "influx":
+	case "bemcom":
+		fmt.Fprintln(stderr, "gridbox import: --format bemcom is not supported yet (see docs/store-sqlite.md, \"Import\")")
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "gridbox import: --format %q: want csv or influx\n%s\n", *format, importUsage)
+		return exitUsage
+	}
+	mult, ok := map[string]int64{"ns": 1_000_000, "us": 1_000, "ms": 1, "s": -1000}[*precision]
+	if !ok {
+		fmt.Fprintf(stderr, "gridbox import: --precision %q: want ns, us, ms or s\n%s\n", *precision, importUsage)
+		return exitUsage
+	}
+
+	cfg, code := loadConfig(*path, stderr)
+	if cfg == nil {
+		return code
+	}
+	if err := gateway.Check(cfg, gateway.Options{Profiles: profile.Builtin()}); err != nil {
+		return reportConfigErr(err, stderr)
+	}
+	sc, err := store.FromConfig(cfg)
+	if err != nil {
+		return reportConfigErr(err, stderr)
+	}
+	if sc.URL != "" {
+		fmt.Fprintln(stderr, "gridbox import: importing into a PostgreSQL store (store.url) is not supported yet: use the embedded store")
+		return exitRuntime
+	}
+	var known map[string]bool
+	if *strict {
+		// gateway.New builds the devices and the bus catalog; it opens nothing.
+		gw, err := gateway.New(cfg, gateway.Options{Version: version, Profiles: profile.Builtin()})
+		if err != nil {
+			return reportConfigErr(err, stderr)
+		}
+		known = map[string]bool{}
+		for _, p := range gw.Bus().Datapoints() {
+			known[p.Key()] = true
+		}
+	}
+
+	var in io.Reader = os.Stdin
+	name := "stdin"
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			fmt.Fprintln(stderr, "gridbox import:", err)
+			return exitRuntime
+		}
+		defer f.Close()
+		in, name = f, file
+	}
+	br := bufio.NewReaderSize(in, 1<<20)
+	if *format == "" {
+		*format = guessFormat(file, br)
+	}
+
+	if err := store.CheckNotInUse(ctx, sc.Path); err != nil {
+		fmt.Fprintln(stderr, "gridbox import:", err)
+		return exitRuntime
+	}
+	st, err := store.Open(ctx, store.Options{Path: sc.Path, BatchSize: importBatch})
+	if err != nil {
+		fmt.Fprintln(stderr, "gridbox import:", err)
+		return exitRuntime
+	}
+	defer st.Close()
+
+	imp := &importer{name: name, strict: known, skipBad: *skipBad, stderr: stderr, keys: map[string]bool{}}
+	// Parsing runs beside the writes: one batch is parsed while the
+	// previous one is written.
+	ch := make(chan importBatchMsg, 1)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(ch)
+		var err error
+		emit := func(vals []model.Value) bool {
+			select {
+			case ch <- importBatchMsg{vals: vals}:
+				return true
+			case <-rctx.Done():
+				return false
+			}
+		}
+		if *format == "csv" {
+			err = imp.readCSV(br, emit)
+		} else {
+			err = imp.readLines(br, mult, emit)
+		}
+		if err != nil {
+			select {
+			case ch <- importBatchMsg{err: err}:
+			case <-rctx.Done():
+			}
+		}
+	}()
+
+	start := time.Now()
+	var n int64
+	lastReport := start
+	tty := isTerminal(stderr)
+	progress := func(final bool) {
+		el := time.Since(start)
+		line := fmt.Sprintf("import %s: %d values, %.0f values/s", name, n, rate(n, el))
+		switch {
+		case tty && final:
+			fmt.Fprintf(stderr, "\r%s\n", line)
+		case tty:
+			fmt.Fprintf(stderr, "\r%s", line)
+		case !final:
+			fmt.Fprintln(stderr, line)
+		}
+	}
+	var readErr error
+	for m := range ch {
+		if m.err != nil {
+			readErr = m.err
+			break
+		}
+		if err := st.Write(ctx, m.vals); err != nil {
+			cancel()
+			progress(true)
+			fmt.Fprintf(stderr, "gridbox import: %s: %v; import stopped: the %d values written before stay in the store (importing the file again replaces them)\n", name, err, n)
+			return exitRuntime
+		}
+		n += int64(len(m.vals))
+		if now := time.Now(); now.Sub(lastReport) >= importProgressEvery {
+			lastReport = now
+			progress(false)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	took := time.Since(start)
+	if tty && n > 0 {
+		progress(true)
+	}
+	if imp.skipped > 0 {
+		fmt.Fprintf(stderr, "gridbox import: %s: %d bad lines skipped\n", name, imp.skipped)
+	}
+	if readErr != nil || ctx.Err() != nil {
+		if readErr == nil {
+			readErr = ctx.Err()
+		}
+		var le *lineError
+		if errors.As(readErr, &le) {
+			fmt.Fprintf(stderr, "gridbox import: %s:%d: %s\n", name, le.line, le.msg)
+		} else {
+			fmt.Fprintf(stderr, "gridbox import: %s: %v\n", name, readErr)
+		}
+		fmt.Fprintf(stderr, "gridbox import: import stopped: the %d values before it were written and stay in the store (importing the file again replaces them)\n", n)
+		return exitRuntime
+	}
+	fmt.Fprintf(stdout, "imported %d values of %d datapoints from %s (%s) into %s in %s: %.0f values/s\n",
+		n, len(imp.keys), name, *format, filepath.Join(sc.Path, store.FileName), took.Round(time.Millisecond), rate(n, took))
+	return exitOK
+}
+
+func rate(n int64, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// guessFormat picks the format from the file name's extension, else from
+// the first line: the CSV header means csv, anything else influx.
+func guessFormat(file string, br *bufio.Reader) string {
+	switch strings.ToLower(filepath.Ext(file)) {
+	case ".csv":
+		return "csv"
+	case ".lp", ".line", ".influx":
+		return "influx"
+	}
+	head, _ := br.Peek(len(csvHeader))
+	if string(head) == csvHeader {
+		return "csv"
+	}
+	return "influx"
+}
+
+// importer turns the lines of a file into values.
+type importer struct {
+	name    string
+	strict  map[string]bool // datapoints of the config; nil: any datapoint is accepted
+	skipBad bool
+	stderr  io.Writer
+	skipped int
+	keys    map[string]bool // datapoints seen
+}
+
+// bad handles the error of one line: reported and skipped with --skip-bad,
+// else returned.
+func (im *importer) bad(line int, msg string) error {
+	if !im.skipBad {
+		return &lineError{line: line, msg: msg}
+	}
+	im.skipped++
+	if im.skipped <= maxSkipReports {
+		fmt.Fprintf(im.stderr, "gridbox import: %s:%d: %s (skipped)\n", im.name, line, msg)
+	}
+	return nil
+}
+
+// check validates a datapoint key; "" means ok.
+func (im *importer) check(device, name string) string {
+	key := model.Key(device, name)
+	if im.keys[key] {
+		return ""
+	}
+	if !model.ValidID(device) || !model.ValidID(name) {
+		return fmt.Sprintf("datapoint %q: want device/name, both slugs ([a-z0-9][a-z0-9_-]*)", key)
+	}
+	if im.strict != nil && !im.strict[key] {
+		return fmt.Sprintf("datapoint %s is not in the config (--strict refuses it; without --strict it is kept as a history-only datapoint)", key)
+	}
+	im.keys[key] = true
+	return ""
+}
+
+// readCSV reads `datapoint,timestamp_ms,value` records.
+func (im *importer) readCSV(r io.Reader, emit func([]model.Value) bool) error {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1
+	hdr, err := cr.Read()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return &lineError{line: 1, msg: fmt.Sprintf("header: %v", err)}
+	}
+	if strings.Join(hdr, ",") != csvHeader {
+		return &lineError{line: 1, msg: fmt.Sprintf("header %q: want exactly %q", strings.Join(hdr, ","), csvHeader)}
+	}
+	batch := make([]model.Value, 0, importBatch)
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.Line
+				err = pe.Err
+			}
+			if e := im.bad(line, err.Error()); e != nil {
+				return im.flush(batch, emit, e)
+			}
+			continue
+		}
+		v, msg := im.csvValue(rec)
+		if msg != "" {
+			if e := im.bad(line, msg); e != nil {
+				return im.flush(batch, emit, e)
+			}
+			continue
+		}
+		batch = append(batch, v)
+		if len(batch) == importBatch {
+			if !emit(batch) {
+				return nil
+			}
+			batch = make([]model.Value, 0, importBatch)
+		}
+	}
+	return im.flush(batch, emit, nil)
+}
+
+// flush emits the values read so far, then returns err.
+func (im *importer) flush(batch []model.Value, emit func([]model.Value) bool, err error) error {
+	if len(batch) > 0 && !emit(batch) {
+		return nil
+	}
+	return err
+}
+
+func (im *importer) csvValue(rec []string) (model.Value, string) {
+	if len(rec) != 3 {
+		return model.Value{}, fmt.Sprintf("%d fields: want 3 (%s)", len(rec), csvHeader)
+	}
+	dev, name, ok := strings.Cut(rec[0], "/")
+	if !ok {
+		return model.Value{}, fmt.Sprintf("datapoint %q: want device/name", rec[0])
+	}
+	if msg := im.check(dev, name); msg != "" {
+		return model.Value{}, msg
+	}
+	ts, err := strconv.ParseInt(rec[1], 10, 64)
+	if err != nil {
+		return model.Value{}, fmt.Sprintf("timestamp_ms %q: want an integer (ms since the epoch)", rec[1])
+	}
+	v := model.Value{Device: dev, Name: name, Time: ts, Quality: model.Good}
+	s := rec[2]
+	switch s {
+	case "":
+	case "true":
+		v.Value = true
+	case "false":
+		v.Value = false
+	default:
+		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			v.Value = f
+		} else {
+			v.Value = strings.Clone(s)
+		}
+	}
+	return v, ""
+}
+
+// readLines reads InfluxDB line protocol as gridbox's InfluxDB output writes
+// it; mult converts the timestamps to ms (> 0: divide, < 0: multiply by -mult).
+func (im *importer) readLines(r *bufio.Reader, mult int64, emit func([]model.Value) bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	batch := make([]model.Value, 0, importBatch)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := strings.TrimRight(sc.Text(), "\r")
+		if t := strings.TrimSpace(b); t == "" || t[0] == '#' {
+			continue
+		}
+		v, msg := im.lineValue(b, mult)
+		if msg != "" {
+			if e := im.bad(line, msg); e != nil {
+				return im.flush(batch, emit, e)
+			}
+			continue
+		}
+		batch = append(batch, v)
+		if len(batch) == importBatch {
+			if !emit(batch) {
+				return nil
+			}
+			batch = make([]model.Value, 0, importBatch)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return im.flush(batch, emit, &lineError{line: line + 1, msg: err.Error()})
+	}
+	return im.flush(batch, emit, nil)
+}
+
+// lineValue parses one line:
+//
+//	<measurement>,datapoint=<name>,device=<id>[,quality=<q>][,unit=<u>] value=<v> <time>
+//
+// The datapoint and device tags name the datapoint (the measurement may be a
+// fixed one); quality defaults to good; other tags and fields are ignored.
+func (im *importer) lineValue(s string, mult int64) (model.Value, string) {
+	key, rest, ok := cutUnescaped(s, ' ', false)
+	if !ok {
+		return model.Value{}, "want <measurement>,<tags> <fields> <timestamp>"
+	}
+	fields, tsText, ok := cutUnescaped(rest, ' ', true)
+	if !ok || strings.TrimSpace(tsText) == "" {
+		return model.Value{}, "no timestamp (gridbox imports only lines with one)"
+	}
+	var v model.Value
+	v.Quality = model.Good
+	_, tags, _ := cutUnescaped(key, ',', false)
+	for tags != "" {
+		var tag string
+		tag, tags, _ = cutUnescaped(tags, ',', false)
+		k, val, ok := cutUnescaped(tag, '=', false)
+		if !ok {
+			return model.Value{}, fmt.Sprintf("tag %q: want key=value", tag)
+		}
+		switch unescapeLP(k) {
+		case "datapoint":
+			v.Name = unescapeLP(val)
+		case "device":
+			v.Device = unescapeLP(val)
+		case "quality":
+			switch q := model.Quality(unescapeLP(val)); q {
+			case model.Good, model.Stale, model.Bad:
+				v.Quality = q
+			default:
+				return model.Value{}, fmt.Sprintf("quality %q: want good, stale or bad", q)
+			}
+		}
+	}
+	if v.Device == "" || v.Name == "" {
+		return model.Value{}, "want the tags device and datapoint (as gridbox's InfluxDB output writes them)"
+	}
+	if msg := im.check(v.Device, v.Name); msg != "" {
+		return model.Value{}, msg
+	}
+	found := false
+	for fields != "" {
+		var f string
+		f, fields, _ = cutUnescaped(fields, ',', true)
+		k, val, ok := cutUnescaped(f, '=', false)
+		if !ok {
+			return model.Value{}, fmt.Sprintf("field %q: want key=value", f)
+		}
+		if unescapeLP(k) != "value" {
+			continue
+		}
+		x, msg := fieldValue(val)
+		if msg != "" {
+			return model.Value{}, msg
+		}
+		v.Value, found = x, true
+	}
+	if !found {
+		return model.Value{}, "no field value"
+	}
+	t, err := strconv.ParseInt(strings.TrimSpace(tsText), 10, 64)
+	if err != nil {
+		return model.Value{}, fmt.Sprintf("timestamp %q: want an integer", strings.TrimSpace(tsText))
+	}
+	if mult > 0 {
+		v.Time = floorDivInt(t, mult)
+	} else {
+		v.Time = t * -mult
+	}
+	return v, ""
+}
+
+// fieldValue decodes a line protocol field value: float, integer (i/u),
+// boolean or quoted string.
+func fieldValue(s string) (any, string) {
+	switch s {
+	case "t", "T", "true", "True", "TRUE":
+		return true, ""
+	case "f", "F", "false", "False", "FALSE":
+		return false, ""
+	}
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		in := s[1 : len(s)-1]
+		if !strings.Contains(in, `\`) {
+			return in, ""
+		}
+		var b strings.Builder
+		for i := 0; i < len(in); i++ {
+			if in[i] == '\\' && i+1 < len(in) && (in[i+1] == '"' || in[i+1] == '\\') {
+				i++
+			}
+			b.WriteByte(in[i])
+		}
+		return b.String(), ""
+	}
+	num := s
+	if n := len(s); n > 0 && (s[n-1] == 'i' || s[n-1] == 'u') {
+		num = s[:n-1]
+		if i, err := strconv.ParseInt(num, 10, 64); err == nil {
+			return float64(i), ""
+		}
+		if u, err := strconv.ParseUint(num, 10, 64); err == nil {
+			return float64(u), ""
+		}
+		return nil, fmt.Sprintf("field value %q: not an integer", s)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Sprintf("field value %q: want a number, a boolean or a quoted string", s)
+	}
+	return f, ""
+}
+
+// cutUnescaped splits s at the first sep that is not escaped by a
+// backslash (a backslash escapes a comma, equals sign, space or — with
+// quotes — a double quote or backslash inside a quoted string) and, with
+// quotes, not inside a double-quoted string.
+func cutUnescaped(s string, sep byte, quotes bool) (string, string, bool) {
+	inQ := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			n := s[i+1]
+			if n == ',' || n == '=' || n == ' ' || (inQ && (n == '"' || n == '\\')) {
+				i++
+			}
+		case quotes && c == '"':
+			inQ = !inQ
+		case c == sep && !inQ:
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// unescapeLP removes the backslash before an escaped comma, equals sign or
+// space; other backslashes stay, as InfluxDB keeps them.
+func unescapeLP(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == ',' || s[i+1] == '=' || s[i+1] == ' ') {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func floorDivInt(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
