@@ -63,6 +63,24 @@ func Check(cfg *config.Config, opts Options) error {
 	return nil
 }
 
+// SinkConfigs returns the decoded and checked configs of every instance of
+// one sink kind, for commands that work on a sink's data without running a
+// gateway (backup, restore, import of the store).
+func SinkConfigs(cfg *config.Config, kind string, opts Options) ([]sink.Config, error) {
+	ins, errs := buildSinks(cfg, append(builtinSinks(), opts.Sinks...))
+	if len(errs) > 0 {
+		errs.Sort()
+		return nil, errs
+	}
+	var out []sink.Config
+	for _, in := range ins {
+		if in.kind.Name == kind {
+			out = append(out, in.cfg)
+		}
+	}
+	return out, nil
+}
+
 // New builds the gateway's sink configs, devices and bus from cfg; it opens
 // nothing yet.
 func New(cfg *config.Config, opts Options) (*Gateway, error) {

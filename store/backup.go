@@ -11,9 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gridbox/gridbox/config"
-	"gopkg.in/yaml.v3"
 )
 
 // BackupFormat is the value of backup_meta's "format" key: it marks a file
@@ -30,26 +27,6 @@ var ErrStoreInUse = errors.New("the store is in use (is a gateway running on it?
 // ErrStoreHasData is returned by Restore when the target store holds data
 // and RestoreOptions.Force is not set.
 var ErrStoreHasData = errors.New("the store already holds data: restore --force replaces it (the old file is kept as gridbox.db.bak-<time>)")
-
-// FromConfig decodes the `store:` section of a loaded config the way the
-// gateway does (defaults, GRIDBOX_STORE_* overrides), for commands that work
-// on the store without a gateway. Check the config with gateway.Check first:
-// errors here carry no line numbers.
-func FromConfig(cfg *config.Config) (*Config, error) {
-	c := Kind().NewConfig().(*Config)
-	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	if sec := cfg.Section("store"); sec != nil && sec.Node.Kind == yaml.MappingNode {
-		n = sec.Node
-	}
-	config.ApplyEnv(n, config.EnvFor("store", c), cfg.Env)
-	if errs := config.DecodeSection(n, c, "store"); len(errs) > 0 {
-		return nil, config.Errors(errs)
-	}
-	if c.URL == "" && c.Path == "" {
-		c.Path = DefaultPath
-	}
-	return c, nil
-}
 
 // BackupInfo is what a backup file records beside the history.
 type BackupInfo struct {

@@ -24,6 +24,15 @@ type Config struct {
 // DefaultPath is where the embedded store lives when `store.path` is not set.
 const DefaultPath = "./data"
 
+// Dir is the embedded store's directory: path, or DefaultPath when neither
+// path nor url is set ("" for a PostgreSQL store).
+func (c *Config) Dir() string {
+	if c.Path == "" && c.URL == "" {
+		return DefaultPath
+	}
+	return c.Path
+}
+
 // maxFlushInterval bounds what a kill -9 can lose: values wait at most this
 // long before they are committed.
 const maxFlushInterval = time.Second
@@ -44,15 +53,12 @@ func Kind() sink.Kind {
 			if cfg.URL != "" {
 				return openPostgres(ctx, cfg, env)
 			}
-			if cfg.Path == "" {
-				cfg.Path = DefaultPath
-			}
 			ret, _ := cfg.Retention.Parse() // checked by Validate
-			s, err := Open(ctx, Options{Path: cfg.Path, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics, Retention: ret})
+			s, err := Open(ctx, Options{Path: cfg.Dir(), BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics, Retention: ret})
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", cfg.Path, err)
+				return nil, fmt.Errorf("%s: %w", cfg.Dir(), err)
 			}
-			env.Log.Info("store opened", "path", cfg.Path)
+			env.Log.Info("store opened", "path", cfg.Dir())
 			return s, nil
 		},
 	}

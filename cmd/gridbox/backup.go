@@ -145,15 +145,20 @@ func storeConfig(path, cmd string, stderr io.Writer) (*config.Config, *store.Con
 	if err := gateway.Check(cfg, gateway.Options{Profiles: profile.Builtin()}); err != nil {
 		return nil, nil, reportConfigErr(err, stderr)
 	}
-	sc, err := store.FromConfig(cfg)
+	cs, err := gateway.SinkConfigs(cfg, "store", gateway.Options{})
 	if err != nil {
 		return nil, nil, reportConfigErr(err, stderr)
 	}
+	sc, _ := cs[0].(*store.Config) // the store kind always has its default instance
 	if sc.URL != "" {
-		tool := map[string]string{"backup": "pg_dump", "restore": "pg_restore or psql"}[cmd]
-		fmt.Fprintf(stderr, "gridbox %s: %s of a PostgreSQL store: use %s\n", cmd, cmd, tool)
+		fmt.Fprintf(stderr, "gridbox %s: %s\n", cmd, map[string]string{
+			"backup":  "backup of a PostgreSQL store: use pg_dump",
+			"restore": "restore of a PostgreSQL store: use pg_restore or psql",
+			"import":  "importing into a PostgreSQL store (store.url) is not supported yet: use the embedded store",
+		}[cmd])
 		return nil, nil, exitRuntime
 	}
+	sc.Path = sc.Dir()
 	return cfg, sc, exitOK
 }
 

@@ -78,20 +78,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 
-	cfg, code := loadConfig(*path, stderr)
-	if cfg == nil {
+	cfg, sc, code := storeConfig(*path, "import", stderr)
+	if sc == nil {
 		return code
-	}
-	if err := gateway.Check(cfg, gateway.Options{Profiles: profile.Builtin()}); err != nil {
-		return reportConfigErr(err, stderr)
-	}
-	sc, err := store.FromConfig(cfg)
-	if err != nil {
-		return reportConfigErr(err, stderr)
-	}
-	if sc.URL != "" {
-		fmt.Fprintln(stderr, "gridbox import: importing into a PostgreSQL store (store.url) is not supported yet: use the embedded store")
-		return exitRuntime
 	}
 	var known map[string]bool
 	if *strict {
