@@ -1,11 +1,9 @@
 package gateway_test
 
 import (
-	"bufio"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,19 +21,7 @@ import (
 // metric reads one series of the gateway's /metrics (-1 if absent).
 func metric(t *testing.T, gw *gateway.Gateway, series string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + gw.HTTPAddr() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return -1
+	return testenv.Metric(t, "http://"+gw.HTTPAddr()+"/metrics", series)
 }
 
 // TestSinkKindPlugin: a sink kind from its own folder (internal/testsink),

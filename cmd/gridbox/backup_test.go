@@ -17,6 +17,8 @@ import (
 
 	"github.com/gridbox/gridbox/model"
 	"github.com/gridbox/gridbox/store"
+
+	"github.com/gridbox/gridbox/internal/testenv"
 )
 
 // gridboxChild runs the test binary as `gridbox args...` and returns its exit
@@ -56,7 +58,7 @@ func TestBackupRestoreWhileDemoRuns(t *testing.T) {
 	data := filepath.Join(dir, "data")
 	demo := exec.Command(os.Args[0], "demo", "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data", data)
 	demo.Env = append(os.Environ(), "GRIDBOX_TEST_MAIN=1")
-	var out, errb syncBuffer
+	var out, errb testenv.Buffer
 	demo.Stdout, demo.Stderr = &out, &errb
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)

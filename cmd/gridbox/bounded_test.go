@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gridbox/gridbox/internal/testenv"
 )
 
 // TestHugePublishRefused: a 20 MB publish to the demo's embedded broker, by
@@ -29,7 +31,7 @@ func TestHugePublishRefused(t *testing.T) {
 	}
 	cmd := exec.Command(os.Args[0], "demo", "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
 	cmd.Env = append(os.Environ(), "GRIDBOX_TEST_MAIN=1")
-	var out, errb syncBuffer
+	var out, errb testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -85,7 +87,7 @@ func TestHugePublishRefused(t *testing.T) {
 	if !strings.Contains(errb.String(), "packet too large") {
 		t.Errorf("the refusal was not logged")
 	}
-	if n := metricValue(t, api+"/metrics", `gridbox_broker_refused_total{reason="packet_too_large",sink="mqtt"}`); n < 1 {
+	if n := testenv.Metric(t, api+"/metrics", `gridbox_broker_refused_total{reason="packet_too_large",sink="mqtt"}`); n < 1 {
 		t.Errorf("gridbox_broker_refused_total{reason=packet_too_large} = %v, want ≥ 1", n)
 	}
 	sc := bufio.NewScanner(strings.NewReader(errb.String()))
@@ -139,21 +141,4 @@ func shortLines(s string) string {
 		b.WriteString(line + "\n")
 	}
 	return b.String()
-}
-
-// metricValue reads one sample of a Prometheus text page (-1 if absent).
-func metricValue(t *testing.T, url, series string) float64 {
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return -1
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -117,23 +116,6 @@ func TestProfilesListsBuiltins(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestDemo: `gridbox demo` serves the three simulated devices on MQTT, as an
 // independent client (mosquitto_sub) sees, and stops cleanly on cancel.
@@ -141,7 +123,7 @@ func TestDemo(t *testing.T) {
 	sub := requireTool(t, "mosquitto_sub")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuffer
+	var out, errb testenv.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--mqtt", "127.0.0.1:0"}, &out, &errb)
@@ -195,7 +177,7 @@ devices:
 func startChild(t *testing.T, cfg string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "run", "-c", cfg)
 	cmd.Env = append(os.Environ(), "GRIDBOX_TEST_MAIN=1")
-	var errb syncBuffer
+	var errb testenv.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
