@@ -116,7 +116,6 @@ func TestProfilesListsBuiltins(t *testing.T) {
 	}
 }
 
-
 // TestDemo: `gridbox demo` serves the three simulated devices on MQTT, as an
 // independent client (mosquitto_sub) sees, and stops cleanly on cancel.
 func TestDemo(t *testing.T) {
