@@ -13,7 +13,7 @@ import (
 
 // Config is the whole gateway configuration: the keys every gateway has
 // (site, log, devices) and one section per sink kind (mqtt, store, http, …),
-// which the kind's own package decodes, defaults and checks (DecodeSection).
+// which the kind's own package decodes, defaults and checks (Decode).
 type Config struct {
 	Site    string   `yaml:"site"`
 	Log     Log      `yaml:"log"`
@@ -52,7 +52,7 @@ type Log struct {
 }
 
 // Device is one entry of `devices:`. Only id and driver are decoded here; the
-// driver decodes the rest from Node with DecodeDevice.
+// driver decodes the rest from Node with Decode.
 type Device struct {
 	DeviceCommon
 	Node *yaml.Node

@@ -61,7 +61,7 @@ func TestSectionEnvOverridesAndSecrets(t *testing.T) {
 	sec := c.Section("http")
 	ApplyEnv(sec.Node, EnvFor("http", &httpCfg{}), c.Env)
 	var h httpCfg
-	if errs := DecodeSection(sec.Node, &h, "http"); len(errs) > 0 {
+	if errs := Decode(sec.Node, &h, "http"); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	if h.Auth != "read-open" || len(h.Tokens) != 1 || h.Tokens[0] != "s3cret" {

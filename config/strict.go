@@ -19,20 +19,13 @@ var (
 	valueRE         = regexp.MustCompile("`([^`]*)`")
 )
 
-// DecodeDevice decodes a device's node strictly into out (a pointer to a
-// driver's config struct) and reports unknown keys and type errors with line
-// and the full key path (prefix like "devices[2]").
-func DecodeDevice(n *yaml.Node, out any, prefix string) []FieldError {
+// Decode decodes a config node strictly into out — a device into its
+// driver's config struct, a section into its sink kind's — and reports
+// unknown keys and type errors with line and the full key path (prefix like
+// "devices[2]" or "mqtt[1]"). out may hold defaults; absent keys keep them.
+func Decode(n *yaml.Node, out any, prefix string) []FieldError {
 	return decodeStrict(n, out, prefix)
 }
-
-// DecodeSection decodes a sink kind's section (or one item of a list
-// section) strictly into out, a pointer to the kind's config struct with its
-// defaults filled in; prefix is the key path ("mqtt", "mqtt[1]").
-func DecodeSection(n *yaml.Node, out any, prefix string) []FieldError {
-	return decodeStrict(n, out, prefix)
-}
-
 // Locate returns the line of the node at a relative key path such as
 // "registers[3].type" below n, or of the nearest existing parent.
 func Locate(n *yaml.Node, path string) int {

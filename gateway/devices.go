@@ -61,7 +61,7 @@ func buildDevice(d config.Device, prefix string, drivers []driver.Factory, env d
 			Msg: fmt.Sprintf("unknown driver %q (known: %s)", d.Driver, strings.Join(driverNames(drivers), ", "))}}
 	}
 	cfg := f.NewConfig()
-	errs := config.DecodeDevice(d.Node, cfg, prefix)
+	errs := config.Decode(d.Node, cfg, prefix)
 	decodeErrs := len(errs)
 	for _, e := range locate(cfg.Validate(), d.Node, prefix) {
 		if !reportedAt(errs[:decodeErrs], e.Path) { // a key that did not decode keeps its default: no second error

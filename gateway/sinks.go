@@ -104,7 +104,7 @@ func buildInstance(k sink.Kind, n *yaml.Node, path, name string) (*instance, []c
 		name = given
 	}
 	c := k.NewConfig()
-	derrs := config.DecodeSection(n, c, path)
+	derrs := config.Decode(n, c, path)
 	errs = append(errs, derrs...)
 	for _, e := range c.Validate() {
 		p := joinPath(path, e.Path)

@@ -322,18 +322,25 @@ func (im *importer) readCSV(r io.Reader, emit func([]model.Value) bool) error {
 			}
 			continue
 		}
-		batch = append(batch, v)
-		if len(batch) == importBatch {
-			if !emit(batch) {
-				return nil
-			}
-			batch = make([]model.Value, 0, importBatch)
+		var more bool
+		if batch, more = im.add(batch, v, emit); !more {
+			return nil
 		}
 	}
 	return im.flush(batch, emit, nil)
 }
 
 // flush emits the values read so far, then returns err.
+// add appends v to batch and hands a full batch to emit; more is false when
+// emit says to stop.
+func (im *importer) add(batch []model.Value, v model.Value, emit func([]model.Value) bool) (out []model.Value, more bool) {
+	batch = append(batch, v)
+	if len(batch) < importBatch {
+		return batch, true
+	}
+	return make([]model.Value, 0, importBatch), emit(batch)
+}
+
 func (im *importer) flush(batch []model.Value, emit func([]model.Value) bool, err error) error {
 	if len(batch) > 0 && !emit(batch) {
 		return nil
@@ -394,12 +401,9 @@ func (im *importer) readLines(r *bufio.Reader, mult int64, emit func([]model.Val
 			}
 			continue
 		}
-		batch = append(batch, v)
-		if len(batch) == importBatch {
-			if !emit(batch) {
-				return nil
-			}
-			batch = make([]model.Value, 0, importBatch)
+		var more bool
+		if batch, more = im.add(batch, v, emit); !more {
+			return nil
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -19,7 +19,7 @@ func decodeConfig(t *testing.T, src string) (*Config, []config.FieldError) {
 		t.Fatal(err)
 	}
 	c := NewConfig()
-	if errs := config.DecodeDevice(doc.Content[0], c, ""); len(errs) > 0 {
+	if errs := config.Decode(doc.Content[0], c, ""); len(errs) > 0 {
 		return c, errs
 	}
 	return c, c.Validate()

@@ -31,7 +31,7 @@ func TestDocsSampleConfig(t *testing.T) {
 	}
 	for i, n := range devices.Content {
 		c := NewConfig()
-		errs := config.DecodeDevice(n, c, "devices")
+		errs := config.Decode(n, c, "devices")
 		if len(errs) == 0 {
 			errs = c.Validate()
 		}

@@ -190,7 +190,7 @@ func TestConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 		o := Kind().NewConfig()
-		errs := config.DecodeSection(n.Content[0], o, "outputs[0]")
+		errs := config.Decode(n.Content[0], o, "outputs[0]")
 		errs = append(errs, o.Validate()...)
 		var got []string
 		for _, e := range errs {
@@ -203,7 +203,7 @@ func TestConfig(t *testing.T) {
 	// Unknown keys inside influx: are refused with their path.
 	var n yaml.Node
 	yaml.Unmarshal([]byte(`influx: {url: "http://x", database: d, databse: e}`), &n)
-	errs := config.DecodeSection(n.Content[0], Kind().NewConfig(), "outputs[0]")
+	errs := config.Decode(n.Content[0], Kind().NewConfig(), "outputs[0]")
 	if len(errs) != 1 || errs[0].Path != "outputs[0].influx.databse" || !strings.Contains(errs[0].Msg, "unknown key") {
 		t.Errorf("unknown key: %+v", errs)
 	}
