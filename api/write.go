@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,11 +15,6 @@ import (
 
 // maxBody is the largest accepted request body.
 const maxBody = 64 << 10
-
-// WriteRequest is the body of PUT …/value: exactly {"value": x}.
-type WriteRequest struct {
-	Value json.RawMessage `json:"value"`
-}
 
 // WriteResult is the answer to a successful write.
 type WriteResult struct {
