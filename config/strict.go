@@ -26,6 +26,7 @@ var (
 func Decode(n *yaml.Node, out any, prefix string) []FieldError {
 	return decodeStrict(n, out, prefix)
 }
+
 // Locate returns the line of the node at a relative key path such as
 // "registers[3].type" below n, or of the nearest existing parent.
 func Locate(n *yaml.Node, path string) int {
