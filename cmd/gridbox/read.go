@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,12 +22,15 @@ type readDriver struct {
 	schemes []string // the URL schemes it reads
 	open    func() driver.OneShot
 	syntax  string // its URL and SPEC forms, for the usage text
+	// discovers is set for drivers that find their points themselves
+	// (SunSpec): a read without SPECs or --profile is then not an error.
+	discovers bool
 }
 
 // readDrivers are the drivers of `gridbox read`, picked by the URL's scheme.
 // A driver that implements driver.OneShot is added by one line.
 var readDrivers = []readDriver{
-	{"modbus", []string{"tcp", "udp", "rtu", "rtuovertcp", "rtuoverudp"}, modbus.OneShot, modbus.SpecSyntax},
+	{name: "modbus", schemes: []string{"tcp", "udp", "rtu", "rtuovertcp", "rtuoverudp"}, open: modbus.OneShot, syntax: modbus.SpecSyntax},
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -42,6 +46,8 @@ type readCommand struct {
 // readArgs are the parsed arguments of `gridbox read`.
 type readArgs struct {
 	url     string
+	driver  string // --driver; "" picks by the URL's scheme
+	json    bool   // --json: one JSON document instead of lines
 	unit    *int
 	timeout time.Duration
 	profile string
@@ -64,9 +70,13 @@ func (c readCommand) run(ctx context.Context, args []string, stdout, stderr io.W
 		fmt.Fprintln(stderr, "gridbox read:", err)
 		return exitUsage
 	}
-	d, err := c.driverFor(a.url)
+	d, err := c.driverFor(a.driver, a.url)
 	if err != nil {
 		fmt.Fprintln(stderr, "gridbox read:", err)
+		return exitUsage
+	}
+	if len(a.specs) == 0 && a.profile == "" && !d.discovers {
+		fmt.Fprintf(stderr, "gridbox read: nothing to read: give SPECs or --profile\n%s\n", usage)
 		return exitUsage
 	}
 	readings, err := d.open().ReadOnce(ctx, driver.ReadRequest{
@@ -77,12 +87,20 @@ func (c readCommand) run(ctx context.Context, args []string, stdout, stderr io.W
 		return exitUsage
 	}
 	total, failed := 0, 0
+	var all []driver.Reading
 	for r := range readings {
 		total++
 		if r.Err != nil {
 			failed++
 		}
+		if a.json {
+			all = append(all, r)
+			continue
+		}
 		printReading(stdout, r)
+	}
+	if a.json {
+		printJSON(stdout, d.name, a.url, all)
 	}
 	switch {
 	case failed > 0 && ctx.Err() != nil:
@@ -98,9 +116,12 @@ func (c readCommand) run(ctx context.Context, args []string, stdout, stderr io.W
 // usage is the help text, with each driver's URL and SPEC forms.
 func (c readCommand) usage() string {
 	var b strings.Builder
-	b.WriteString(`usage: gridbox read URL [--unit N] [--timeout 1s] [--profile NAME] SPEC...
+	b.WriteString(`usage: gridbox read [--driver NAME] URL [--unit N] [--timeout 1s] [--profile NAME] [--json] SPEC...
   Reads each SPEC, or every datapoint of a profile, once from the device at URL and prints
-  what the device answered and the decoded value. The URL's scheme picks the driver.
+  what the device answered and the decoded value. --driver picks the driver; without it
+  the URL's scheme does (the first driver below that reads the scheme).
+  --driver NAME   the driver to read with (names below)
+  --json          print one JSON document {"driver", "url", "readings": [...]} instead of lines
   --unit N        the device's address behind URL (Modbus unit id 0..255)
   --timeout D     per request (default 1s)
   --profile NAME  reads and prints every datapoint of a profile (built-in name or file)`)
@@ -110,8 +131,18 @@ func (c readCommand) usage() string {
 	return b.String()
 }
 
-// driverFor picks the driver by the URL's scheme.
-func (c readCommand) driverFor(url string) (readDriver, error) {
+// driverFor picks the driver by name, or by the URL's scheme when name is "".
+func (c readCommand) driverFor(name, url string) (readDriver, error) {
+	if name != "" {
+		var names []string
+		for _, d := range c.drivers {
+			if d.name == name {
+				return d, nil
+			}
+			names = append(names, d.name)
+		}
+		return readDriver{}, fmt.Errorf("--driver %q is not a driver gridbox read knows (known: %s)", name, strings.Join(names, ", "))
+	}
 	scheme, _, ok := strings.Cut(url, "://")
 	var known []string
 	for _, d := range c.drivers {
@@ -143,6 +174,13 @@ func parseReadArgs(args []string, usage string) (readArgs, error) {
 		if name == "h" || name == "help" {
 			return a, errReadHelp
 		}
+		if name == "json" {
+			if hasVal {
+				return a, fmt.Errorf("--json takes no value\n%s", usage)
+			}
+			a.json = true
+			continue
+		}
 		if !hasVal {
 			if i+1 >= len(args) {
 				return a, fmt.Errorf("flag %s needs a value\n%s", arg, usage)
@@ -157,8 +195,6 @@ func parseReadArgs(args []string, usage string) (readArgs, error) {
 	switch {
 	case a.url == "":
 		return a, fmt.Errorf("missing URL\n%s", usage)
-	case len(a.specs) == 0 && a.profile == "":
-		return a, fmt.Errorf("nothing to read: give SPECs or --profile\n%s", usage)
 	}
 	return a, nil
 }
@@ -179,6 +215,8 @@ func (a *readArgs) setFlag(name, val, usage string) error {
 		a.timeout = d
 	case "profile":
 		a.profile = val
+	case "driver":
+		a.driver = val
 	default:
 		return fmt.Errorf("unknown flag --%s\n%s", name, usage)
 	}
@@ -219,4 +257,32 @@ func unitSuffix(u string) string {
 		return ""
 	}
 	return " " + u
+}
+
+// jsonReading is one reading of `gridbox read --json`.
+type jsonReading struct {
+	Name  string `json:"name"`
+	Raw   string `json:"raw,omitempty"`
+	Value any    `json:"value"`
+	Unit  string `json:"unit,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// printJSON prints the readings as one indented JSON document.
+func printJSON(w io.Writer, driverName, url string, rs []driver.Reading) {
+	doc := struct {
+		Driver   string        `json:"driver"`
+		URL      string        `json:"url"`
+		Readings []jsonReading `json:"readings"`
+	}{driverName, url, make([]jsonReading, 0, len(rs))}
+	for _, r := range rs {
+		jr := jsonReading{Name: r.Name, Raw: r.Raw, Value: r.Value, Unit: r.Unit}
+		if r.Err != nil {
+			jr.Error = r.Err.Error()
+		}
+		doc.Readings = append(doc.Readings, jr)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(doc)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"iter"
 	"strings"
@@ -68,8 +69,10 @@ func TestReadCommand(t *testing.T) {
 		{name: "decode error", args: []string{url, "holding:50:float32"}, code: exitRuntime,
 			stdout: []string{"holding:50:float32               [50] 0x7F80 0x0000  decode error: float32 is infinite (raw 0x7f800000)\n"},
 			stderr: []string{"1 of 1 reads failed"}},
-		{name: "help", args: []string{"-h"}, stdout: []string{"usage: gridbox read URL", "TABLE:ADDRESS:TYPE", "modbus (tcp, "}},
-		{name: "help after other args", args: []string{url, "--help"}, stdout: []string{"usage: gridbox read URL"}},
+		{name: "help", args: []string{"-h"}, stdout: []string{"usage: gridbox read [--driver NAME] URL", "TABLE:ADDRESS:TYPE", "modbus (tcp, "}},
+		{name: "help after other args", args: []string{url, "--help"}, stdout: []string{"usage: gridbox read [--driver NAME] URL"}},
+		{name: "driver by name", args: []string{"--driver", "modbus", url + "?unit=3", "holding:30775:int32"}, stdout: []string{"= 12345"}},
+		{name: "unknown driver", args: []string{"--driver", "nope", url, "holding:1:int16"}, code: exitUsage, stderr: []string{`--driver "nope" is not a driver gridbox read knows (known: modbus`}},
 		{name: "bad spec", args: []string{url, "holding:abc:int32"}, code: exitUsage, stderr: []string{`gridbox read: spec "holding:abc:int32": address "abc"`}},
 		{name: "bad url", args: []string{"tcp://", "holding:1:int16"}, code: exitUsage, stderr: []string{`gridbox read: url: "tcp://": want host:port`}},
 		{name: "no url", args: nil, code: exitUsage, stderr: []string{"missing URL", "usage: gridbox read"}},
@@ -138,10 +141,11 @@ func TestReadDriverTable(t *testing.T) {
 			t.Errorf("driver %s: add a spec it reads to validSpec", d.name)
 		}
 		for _, s := range d.schemes {
-			if o, dup := owner[s]; dup {
-				t.Errorf("scheme %s belongs to %s and %s", s, o, d.name)
+			// A scheme several drivers read (tcp: Modbus, SunSpec) picks the
+			// first of them; the others are chosen with --driver.
+			if _, dup := owner[s]; !dup {
+				owner[s] = d.name
 			}
-			owner[s] = d.name
 			// ReadOnce only checks the request; nothing is read unless ranged.
 			if _, err := d.open().ReadOnce(context.Background(), driver.ReadRequest{URL: s + "://127.0.0.1:1", Specs: []string{spec}}); err != nil {
 				t.Errorf("driver %s refuses its scheme %s: %v", d.name, s, err)
@@ -188,7 +192,10 @@ func (f *fakeOneShot) ReadOnce(_ context.Context, req driver.ReadRequest) (iter.
 // runFake runs `gridbox read` with fake as the only driver, for fake://.
 func runFake(ctx context.Context, fake *fakeOneShot, args ...string) (int, string, string) {
 	c := readCommand{
-		drivers:  []readDriver{{"fake", []string{"fake"}, func() driver.OneShot { return fake }, "  URL   fake://device"}},
+		drivers: []readDriver{
+			{name: "fake", schemes: []string{"fake"}, open: func() driver.OneShot { return fake }, syntax: "  URL   fake://device"},
+			{name: "finder", schemes: []string{"fake"}, open: func() driver.OneShot { return fake }, syntax: "  URL   fake://device", discovers: true},
+		},
 		profiles: fakeProfiles{},
 	}
 	var out, errb bytes.Buffer
@@ -255,5 +262,42 @@ func TestReadCanceled(t *testing.T) {
 	code, _, errs := runFake(ctx, fake, "fake://device", "a", "b")
 	if code != exitRuntime || errs != "gridbox read: context canceled\n" {
 		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestReadDriverFlagAndJSON: --driver picks a driver of a shared scheme, a
+// discovering driver needs no SPECs, and --json prints one document.
+func TestReadDriverFlagAndJSON(t *testing.T) {
+	fake := &fakeOneShot{readings: []driver.Reading{
+		{Name: "power", Raw: "0x05DC", Value: 1500.0, Unit: "W"},
+		{Name: "soc", Err: errors.New("no answer")},
+	}}
+	code, _, errs := runFake(context.Background(), fake, "fake://device")
+	if code != exitUsage || !strings.Contains(errs, "nothing to read") {
+		t.Fatalf("first driver of the scheme without SPECs: exit %d, stderr %q", code, errs)
+	}
+	code, out, errs := runFake(context.Background(), fake, "--driver", "finder", "fake://device", "--json")
+	if code != exitRuntime || !strings.Contains(errs, "1 of 2 reads failed") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var doc struct {
+		Driver   string
+		URL      string
+		Readings []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("--json output is not one JSON document: %v\n%s", err, out)
+	}
+	if doc.Driver != "finder" || doc.URL != "fake://device" || len(doc.Readings) != 2 {
+		t.Fatalf("document %+v", doc)
+	}
+	if r := doc.Readings[0]; r["name"] != "power" || r["value"] != 1500.0 || r["unit"] != "W" || r["raw"] != "0x05DC" {
+		t.Errorf("reading 0: %v", r)
+	}
+	if r := doc.Readings[1]; r["error"] != "no answer" || r["value"] != nil {
+		t.Errorf("reading 1: %v", r)
+	}
+	if code, _, errs := runFake(context.Background(), fake, "fake://device", "--json=yes", "x"); code != exitUsage || !strings.Contains(errs, "--json takes no value") {
+		t.Errorf("--json=yes: exit %d, stderr %q", code, errs)
 	}
 }
