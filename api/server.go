@@ -27,6 +27,7 @@ type Options struct {
 	Metrics     prometheus.Registerer // for the api's own metrics; nil → none
 	Gatherer    prometheus.Gatherer   // for /metrics; nil → 404
 	History     model.History         // nil → history answers 503
+	Audit       model.AuditLog        // nil → the audit log answers 503
 }
 
 // Server is the HTTP side of a gateway; serve its Handler with an http.Server.
@@ -87,6 +88,7 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/datapoints/{device}/{name}", accessRead, s.handleDatapoint},
 		{"GET /api/v1/datapoints/{device}/{name}/history", accessRead, s.handleHistory},
 		{"PUT /api/v1/datapoints/{device}/{name}/value", accessWrite, s.handleWrite},
+		{"GET /api/v1/audit", accessRead, s.handleAudit},
 		{"GET /api/v1/stream", accessStream, s.handleStream},
 		{"GET /api/v1/openapi.json", accessOpen, s.handleOpenAPI},
 		{"GET /healthz", accessOpen, s.handleHealth},

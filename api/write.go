@@ -43,7 +43,7 @@ func (s *Server) handleWrite(w http.ResponseWriter, r *http.Request) {
 		s.refuseWrite(w, r, key, e)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), writeTimeout)
+	ctx, cancel := context.WithTimeout(bus.WithSource(r.Context(), bus.SourceREST), writeTimeout)
 	defer cancel()
 	got, err := s.bus.Write(ctx, device, name, v)
 	if err != nil {

@@ -33,6 +33,7 @@ type Bus struct {
 	refresh time.Duration // see SetStateRefresh
 	order   int           // registration counter: devices list in the order they came
 	unknown unknownLog    // values and states for unregistered devices or datapoints
+	audit   auditor       // where writes are recorded (SetAuditLog)
 }
 
 type entry struct {

@@ -6,7 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type Collector struct {
 	b                               *Bus
 	in, out, dropped, online, polls *prometheus.Desc
-	errs, writes, unknown           *prometheus.Desc
+	errs, writes, unknown, audit    *prometheus.Desc
 }
 
 // NewCollector returns a Prometheus collector for b.
@@ -24,12 +24,13 @@ func NewCollector(b *Bus) *Collector {
 		errs:    d("gridbox_device_errors_total", "Failed polls per device.", "device"),
 		writes:  d("gridbox_writes_total", "Writes by result: ok, failed (device error), rejected (validation).", "result"),
 		unknown: d("gridbox_bus_unknown_total", "Values (what=value) and device states (what=state) dropped because their datapoint or device is not registered.", "what"),
+		audit:   d("gridbox_audit_failures_total", "Audit records of writes that could not be stored (the write itself went on)."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.in, c.out, c.dropped, c.online, c.polls, c.errs, c.writes, c.unknown} {
+	for _, d := range []*prometheus.Desc{c.in, c.out, c.dropped, c.online, c.polls, c.errs, c.writes, c.unknown, c.audit} {
 		ch <- d
 	}
 }
@@ -60,4 +61,5 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	vals, states := c.b.Unknown()
 	counter(c.unknown, vals, "value")
 	counter(c.unknown, states, "state")
+	counter(c.audit, c.b.AuditFailures())
 }

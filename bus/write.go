@@ -46,17 +46,41 @@ func (b *Bus) WriteStats() (ok, failed, rejected uint64) {
 func (b *Bus) CountRejected() { b.writes.rejected.Add(1) }
 
 // Write validates v against the datapoint (kind, format, limits, rate limit),
-// hands it to the device's writer and returns the value read back.
-// A rejected write never reaches the device.
+// hands it to the device's writer and returns the value read back. A
+// rejected write never reaches the device. A value the device already holds
+// (the last good value) is not written again — device flash wears out — and
+// its current value is returned; every other write, applied, refused or
+// failed, is recorded in the audit log with the source ctx carries
+// (WithSource).
 func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error) {
+	key := model.Key(device, name)
 	b.mu.RLock()
-	e, ok := b.points[model.Key(device, name)]
+	e, ok := b.points[key]
 	var d *deviceEntry
+	var last model.Value
+	var has bool
 	if ok {
 		d = b.devices[device]
+		last, has = e.last, e.has
 	}
 	b.mu.RUnlock()
-	if !ok {
+	var old any
+	if has {
+		old = last.Value
+	}
+	got, err := b.write(ctx, device, name, e, d, v, last, has)
+	if errors.Is(err, errUnchanged) {
+		return got, nil
+	}
+	b.record(ctx, model.Short(key), old, v, err)
+	return got, err
+}
+
+// errUnchanged tells Write that the device already holds the value.
+var errUnchanged = errors.New("unchanged")
+
+func (b *Bus) write(ctx context.Context, device, name string, e *entry, d *deviceEntry, v any, last model.Value, has bool) (any, error) {
+	if e == nil {
 		return nil, b.refuse(fmt.Errorf("%s: %w", model.Short(model.Key(device, name)), ErrUnknown))
 	}
 	meta := e.meta
@@ -66,6 +90,8 @@ func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error
 		return nil, b.refuse(err)
 	case d.writer == nil:
 		return nil, b.refuse(ErrNoWriter)
+	case has && last.Quality == model.Good && sameValue(last.Value, nv):
+		return last.Value, errUnchanged
 	case !d.limit.allow(name, model.NowMs()):
 		return nil, b.refuse(fmt.Errorf("%w: at most one write per %d ms", ErrRateLimited, d.limit.gap))
 	}
@@ -76,6 +102,23 @@ func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error
 	}
 	b.writes.ok.Add(1)
 	return got, nil
+}
+
+// sameValue reports whether two values of the model (float64, string,
+// bool) are equal; values of other types never are.
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	}
+	return false
 }
 
 type rateLimit struct {

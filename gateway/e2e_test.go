@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"os/exec"
 	"strings"
@@ -124,6 +125,36 @@ func TestSetpointWriteOverMQTT(t *testing.T) {
 	// 26.0 as float16 is 0x4E80, stored little-endian inside the register: 0x804E.
 	if !strings.Contains(string(out), "0x804E") {
 		t.Fatalf("mbpoll shows the setpoint register changed from 26 °C:\n%s", out)
+	}
+
+	// A REST write too; then the audit log holds all three with their sources.
+	time.Sleep(150 * time.Millisecond) // past the write gap
+	req, _ := http.NewRequest("PUT", "http://"+gw.HTTPAddr()+"/api/v1/datapoints/room/setpoint/value", strings.NewReader(`{"value": 25}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("REST write: %d", resp.StatusCode)
+	}
+	var recs []struct {
+		Time              int64
+		Source, Datapoint string
+		Old, Value        any
+		Result, Error     string
+	}
+	if code := getJSON(t, "http://"+gw.HTTPAddr()+"/api/v1/audit?from=0&datapoint=room/setpoint", &recs); code != 200 || len(recs) != 3 {
+		t.Fatalf("audit: %d %+v", code, recs)
+	}
+	want := [][3]any{{"mqtt", 26.0, "applied"}, {"mqtt", 40.0, "refused"}, {"rest", 25.0, "applied"}}
+	for i, r := range recs {
+		if r.Source != want[i][0] || r.Value != want[i][1] || r.Result != want[i][2] || r.Datapoint != "room/setpoint" || r.Time <= 0 {
+			t.Errorf("audit record %d: %+v, want %v", i, r, want[i])
+		}
+	}
+	if recs[0].Old != 24.0 || !strings.Contains(recs[1].Error, "above max 30") {
+		t.Errorf("audit: old value %v (want the start setpoint 24), refusal %q", recs[0].Old, recs[1].Error)
 	}
 }
 

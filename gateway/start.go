@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/model"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,6 +24,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		}
 	}()
 	var history sink.Historian
+	var audit model.AuditLog
 	for _, in := range g.sinks {
 		env := sink.Env{
 			Name: in.name, Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus,
@@ -33,11 +35,16 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		if history != nil {
 			env.History = history
 		}
+		env.Audit = audit
 		s, err := in.kind.New(ctx, in.cfg, env)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 		in.s = s
+		if a, ok := s.(model.AuditLog); ok && audit == nil {
+			audit = a
+			g.bus.SetAuditLog(a, g.log.With("component", "audit"))
+		}
 		if h, ok := s.(sink.Historian); ok && history == nil {
 			history = h
 			if err := g.restore(ctx, h); err != nil {

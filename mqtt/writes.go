@@ -112,7 +112,7 @@ func (p *Publisher) apply(ctx context.Context, req setRequest) writeResult {
 		log.Info("write rejected", "err", err, "payload", model.Short(req.payload))
 		return writeResult{Error: err.Error()}
 	}
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	wctx, cancel := context.WithTimeout(bus.WithSource(ctx, bus.SourceMQTT), writeTimeout)
 	got, err := p.bus.Write(wctx, req.device, req.name, v)
 	cancel()
 	if err != nil {

@@ -45,6 +45,7 @@ type Env struct {
 	Metrics  prometheus.Registerer // labels every metric sink=<name>, so instances of a kind count apart
 	Gatherer prometheus.Gatherer   // every metric of the gateway (for /metrics)
 	History  model.History         // the history of the first sink that keeps one; nil if none
+	Audit    model.AuditLog        // the audit log of the first sink that keeps one (the store); nil if none
 }
 
 // Kind is one sink kind: its config section and how to build an instance.

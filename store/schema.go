@@ -9,7 +9,7 @@ import (
 )
 
 // schemaVersion is the newest schema this code writes (PRAGMA user_version).
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations[i] brings the schema from version i to i+1. Each is idempotent
 // and runs in its own transaction together with the user_version bump.
@@ -50,6 +50,19 @@ var migrations = [schemaVersion]string{
 		value INTEGER NOT NULL
 	);
 	INSERT OR REPLACE INTO store_meta(key, value) VALUES ('rollups_pending', 1);`,
+	// 3: the audit log of writes (audit.go).
+	`CREATE TABLE IF NOT EXISTS audit (
+		id        INTEGER PRIMARY KEY,
+		ts        INTEGER NOT NULL,
+		source    TEXT NOT NULL,
+		datapoint TEXT NOT NULL,
+		old       TEXT NOT NULL,
+		value     TEXT NOT NULL,
+		result    TEXT NOT NULL,
+		error     TEXT NOT NULL
+	);
+	CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
+	CREATE INDEX IF NOT EXISTS audit_dp_ts ON audit (datapoint, ts);`,
 }
 
 // migrate applies every missing migration and refuses a newer schema.

@@ -34,6 +34,7 @@ type Store interface {
 	Run(ctx context.Context, sub *bus.Subscription) error
 	History(ctx context.Context, q model.HistoryQuery) ([]model.Sample, error)
 	LastValues(ctx context.Context) ([]model.Value, error)
+	model.AuditLog
 	Close() error
 }
 
@@ -60,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"LastValuesAfterReopen", testLastValues},
 		{"LastValuesEmpty", testLastValuesEmpty},
 		{"RunIngestsFromBus", testRun},
+		{"AuditRecordsSurviveReopen", testAudit},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
