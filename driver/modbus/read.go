@@ -171,7 +171,7 @@ func readPoint(ctx context.Context, conn *Conn, unit uint8, p point) driver.Read
 	r := driver.Reading{Name: p.name, Unit: f.reg.Unit}
 	var regs []uint16
 	var bits []bool
-	err := conn.Do(ctx, unit, func(c *modbus.ModbusClient) error {
+	err := conn.Do(ctx, f.unitFor(unit), func(c *modbus.ModbusClient) error {
 		var err error
 		regs, bits, err = readTable(c, f.table, f.reg.Address, f.n)
 		return err
