@@ -32,11 +32,19 @@ const (
 
 // Names lists the simulators, one per built-in profile, sorted.
 func Names() []string {
-	return []string{"demo-room", "janitza-umg96rm", "sma-stp"}
+	return []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp"}
 }
 
 // newDevice makes the device model of a simulator and its default unit id.
+// A name may carry a variant after a colon (huawei-sun2000:pv).
 func newDevice(name string) (device, uint8, error) {
+	if base, variant, ok := strings.Cut(name, ":"); ok || base == "huawei-sun2000" {
+		if base != "huawei-sun2000" {
+			return nil, 0, fmt.Errorf("simulator %q has no variants", base)
+		}
+		h, err := newHuawei(variant)
+		return h, 1, err
+	}
 	switch name {
 	case "demo-room":
 		return newRoom(), 1, nil

@@ -117,6 +117,9 @@ func (f *field) decode(regs []uint16) (any, error) {
 	}
 	if f.scale != 1 || f.offset != 0 {
 		x = roundTo(x*f.scale+f.offset, 'g', 15, 64) // 0.3, not 0.30000000000000004
+		if x == 0 {
+			x = 0 // not -0 (a negative scale of 0)
+		}
 	}
 	return f.shape(f.castValue(x)), nil
 }
