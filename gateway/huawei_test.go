@@ -148,4 +148,3 @@ func abs(x float64) float64 {
 	}
 	return x
 }
-
