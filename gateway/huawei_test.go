@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,9 @@ func TestHuaweiDetectsMeterAndBattery(t *testing.T) {
 		{"huawei-sun2000:pv", false, false},
 		{"huawei-sun2000:meter", true, false},
 		{"huawei-sun2000:battery", false, true},
+		// Strict: requests within 0.5 s of the connect are ignored; the
+		// profile's connect_delay (1 s) keeps the driver from sending them.
+		{"huawei-sun2000:meter,strict", true, false},
 	} {
 		t.Run(c.variant, func(t *testing.T) {
 			want := slices.Clone(inverter)
@@ -40,7 +44,7 @@ func TestHuaweiDetectsMeterAndBattery(t *testing.T) {
 			}
 			sort.Strings(want)
 			s := startSim(t, c.variant, "")
-			gw := startHuawei(t, s.Addr())
+			gw := startHuawei(t, s.Addr(), !strings.HasSuffix(c.variant, "strict"))
 			api := "http://" + gw.HTTPAddr() + "/api/v1"
 			var got map[string]any
 			waitFor(t, 20*time.Second, fmt.Sprintf("values of %v", want), func() bool {
@@ -80,16 +84,20 @@ func TestHuaweiDetectsMeterAndBattery(t *testing.T) {
 }
 
 // startHuawei runs a gateway with one huawei-sun2000 device at addr. The
-// profile's quirks apply (timeout 5 s, pause 50 ms); the connect delay is
-// shortened to keep the test quick.
-func startHuawei(t *testing.T, addr string) *gateway.Gateway {
+// profile's quirks apply (timeout 5 s, pause 50 ms, connect_delay 1 s);
+// quick shortens the connect delay to keep the test quick.
+func startHuawei(t *testing.T, addr string, quick bool) *gateway.Gateway {
+	delay := ""
+	if quick {
+		delay = ", connect_delay: 100ms"
+	}
 	src := fmt.Sprintf(`site: test
 http: {listen: "127.0.0.1:0", auth: none}
 mqtt: {broker: embedded, listen: "127.0.0.1:0"}
 store: {path: %q, flush_interval: 100ms}
 devices:
-  - {id: inv, driver: modbus, url: "tcp://%s", profile: huawei-sun2000, interval: 300ms, connect_delay: 100ms, retries: 0}
-`, t.TempDir(), addr)
+  - {id: inv, driver: modbus, url: "tcp://%s", profile: huawei-sun2000, interval: 300ms, retries: 0%s}
+`, t.TempDir(), addr, delay)
 	gw, _ := startConfig(t, src, gateway.Options{})
 	return gw
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/simonvetter/modbus"
@@ -37,33 +38,49 @@ const (
 	hwSoCPermille  = 553     // 55.3 %
 	hwStartYield   = 1234567 // ×0.01 kWh
 	hwAnswerDelay  = 20 * time.Millisecond
-	hwVariantsHelp = "huawei-sun2000 (meter and battery), huawei-sun2000:pv (neither), huawei-sun2000:meter, huawei-sun2000:battery"
+	hwQuiet        = 500 * time.Millisecond // strict: requests this soon after the connect are ignored
+	hwVariantsHelp = "huawei-sun2000 (meter and battery), huawei-sun2000:pv (neither), huawei-sun2000:meter, " +
+		"huawei-sun2000:battery; add strict (huawei-sun2000:strict, huawei-sun2000:pv,strict) to ignore requests within 0.5 s of the connect"
 )
 
 // huawei is a SUN2000 inverter producing a constant 5000 W, with an
 // optional power meter (exporting 1500 W) and an optional LUNA2000 battery
 // (charging 2000 W at 55.3 %). Like the real inverter it answers slowly
-// (20 ms per request); unlike it, it serves several clients at once.
+// (20 ms per request) and serves one client at a time (a new connection
+// closes the previous one); strict, it also ignores requests sent within
+// 0.5 s of the connect.
 type huawei struct {
 	meter, battery bool
+	quiet          time.Duration
 	yield          float64 // ×0.01 kWh
 	regs           image
 }
 
-// newHuawei returns the simulator of a variant: "" (meter and battery),
-// "pv", "meter" or "battery".
+// newHuawei returns the simulator of a variant: a comma-separated list of
+// at most one of pv (no meter, no battery), meter (meter only) and battery
+// (battery only), and strict; "" has meter and battery.
 func newHuawei(variant string) (*huawei, error) {
-	h := &huawei{yield: hwStartYield, regs: image{}}
-	switch variant {
-	case "":
-		h.meter, h.battery = true, true
-	case "pv":
-	case "meter":
-		h.meter = true
-	case "battery":
-		h.battery = true
-	default:
-		return nil, fmt.Errorf("unknown variant %q (available: %s)", variant, hwVariantsHelp)
+	h := &huawei{yield: hwStartYield, regs: image{}, meter: true, battery: true}
+	parts := 0
+	for _, v := range strings.Split(variant, ",") {
+		switch v {
+		case "":
+			continue
+		case "strict":
+			h.quiet = hwQuiet
+			continue
+		case "pv":
+			h.meter, h.battery = false, false
+		case "meter":
+			h.battery = false
+		case "battery":
+			h.meter = false
+		default:
+			return nil, fmt.Errorf("unknown variant %q (available: %s)", v, hwVariantsHelp)
+		}
+		if parts++; parts > 1 {
+			return nil, fmt.Errorf("variant %q: give one of pv, meter, battery (available: %s)", variant, hwVariantsHelp)
+		}
 	}
 	h.regs.putUint32(hwRatedPower, 10000)
 	h.regs.putInt32(hwDCPower, hwDCWatts)
@@ -124,3 +141,6 @@ func (h *huawei) sync() { h.regs.putUint32(hwTotalYield, uint32(h.yield)) }
 
 // answerDelay implements slow: the inverter takes its time to answer.
 func (h *huawei) answerDelay() time.Duration { return hwAnswerDelay }
+
+// quietAfterConnect implements exclusive.
+func (h *huawei) quietAfterConnect() time.Duration { return h.quiet }

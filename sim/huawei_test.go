@@ -60,3 +60,42 @@ func TestMbpollReadsHuawei(t *testing.T) {
 	vals, out, err = mbpoll(t, s.Addr(), "-a", "1", "-r", "32081", "-t", "4:int", "-B")
 	wantValues(t, "AC power", vals, out, err, map[string]string{"32081": "5000"})
 }
+
+// TestHuaweiOneClient: a new connection closes the previous one, like the
+// real inverter.
+func TestHuaweiOneClient(t *testing.T) {
+	s := startTest(t, "huawei-sun2000")
+	first := dial(t, s.Addr(), 1)
+	if _, err := first.ReadRegister(hwMeterStatus, modbus.HOLDING_REGISTER); err != nil {
+		t.Fatal(err)
+	}
+	second := dial(t, s.Addr(), 1)
+	if _, err := second.ReadRegister(hwMeterStatus, modbus.HOLDING_REGISTER); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.ReadRegister(hwMeterStatus, modbus.HOLDING_REGISTER); err == nil {
+		t.Fatal("the first client still reads after a second one connected")
+	}
+}
+
+// TestHuaweiStrict: strict, a request sent right after the connect is
+// ignored (the client times out); one sent after the quiet time is answered.
+func TestHuaweiStrict(t *testing.T) {
+	s := startTest(t, "huawei-sun2000:pv,strict")
+	c, err := modbus.NewClient(&modbus.ClientConfiguration{URL: "tcp://" + s.Addr(), Timeout: 2 * hwQuiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ReadRegister(hwACPower+1, modbus.HOLDING_REGISTER); err == nil {
+		t.Fatal("a request right after the connect was answered")
+	}
+	// The timeout closed nothing on the simulator's side: the connection is
+	// past its quiet time now.
+	if v, err := c.ReadRegister(hwACPower+1, modbus.HOLDING_REGISTER); err != nil || v != hwACWatts {
+		t.Fatalf("after the quiet time: %d, %v", v, err)
+	}
+}
