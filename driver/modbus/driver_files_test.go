@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -231,5 +232,27 @@ func TestModbusConfigFile(t *testing.T) {
 	back, err := dev.Write(context.Background(), "write_register__1__600", 22.0)
 	if err != nil || back != 22.0 {
 		t.Fatalf("write = %v, %v", back, err)
+	}
+}
+
+// TestReadOnceModbusConfig: gridbox read of a MODBUS_CONFIG names its
+// values with the unit read from (--unit), a block's own unit winning.
+func TestReadOnceModbusConfig(t *testing.T) {
+	srv := startServer(t)
+	srv.Unit(5).Set(modbustest.Holding, 7, 0xFFFE)
+	srv.Unit(2).Set(modbustest.Holding, 9, 3)
+	src := mapSource{"mc": `{"read_holding_registers": [{"address": 7, "count": 1, "datatypes": ">h"},
+		{"address": 9, "count": 1, "unit": 2, "datatypes": ">H", "scaling_factors": {"9": 0.5}}]}`}
+	got := readAll(t, context.Background(), driver.ReadRequest{URL: srv.URL(), Unit: intp(5), Profile: "mc", Profiles: src})
+	var lines []string
+	for _, r := range got {
+		lines = append(lines, show(r))
+	}
+	want := []string{
+		"read_holding_registers__5__7|[7] 0xFFFE|-2|",
+		"read_holding_registers__2__9|[9] 0x0003|1.5|",
+	}
+	if !slices.Equal(lines, want) {
+		t.Fatalf("got  %q\nwant %q", lines, want)
 	}
 }
