@@ -199,3 +199,26 @@ func TestConnectGate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestQuirkKeys: connect_delay is checked like pause; the profile's quirks
+// fill in what the device leaves at its defaults.
+func TestQuirkKeys(t *testing.T) {
+	c := testConfig("d", "tcp://127.0.0.1:1", 1, []Register{{Name: "a", Address: 1, Type: "int16"}})
+	c.ConnectDelay = -1
+	errs := c.Validate()
+	if len(errs) != 1 || errs[0].Path != "connect_delay" {
+		t.Fatalf("errors %v", errs)
+	}
+	p, err := ParseProfile([]byte(detectProfile), "inv.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewConfig()
+	eff := d.withQuirks(p)
+	if eff.Timeout.D() != 3*time.Second || eff.ConnectDelay.D() != 10*time.Millisecond || eff.Pause != 0 || d.Timeout.D() != DefaultTimeout {
+		t.Fatalf("effective %+v (device %+v)", eff, d)
+	}
+	if _, err := ParseProfile([]byte("name: x\ndriver: modbus\npause: -1s\nregisters: [{name: a, address: 1, type: int16}]\n"), "x.yaml"); err == nil || !strings.Contains(err.Error(), "x.yaml:3: pause") {
+		t.Fatalf("negative pause: %v", err)
+	}
+}
