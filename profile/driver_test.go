@@ -25,7 +25,7 @@ func TestBuiltinsParseWithDriver(t *testing.T) {
 			t.Errorf("%s: %v", s.Name, err)
 			continue
 		}
-		dps := p.Datapoints()
+		dps := append(p.Datapoints(), p.DetectDatapoints()...)
 		if len(dps) != len(s.Datapoints) {
 			t.Errorf("%s: driver has %d datapoints, summary %d", s.Name, len(dps), len(s.Datapoints))
 			continue

@@ -23,7 +23,11 @@ func WriteList(w io.Writer, sums []Summary) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  DATAPOINT\tKIND\tUNIT\tROLE\tDESCRIPTION")
 		for _, d := range s.Datapoints {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, dash(d.Unit), dash(d.Role), d.Description)
+			desc := d.Description
+			if d.Detect != "" {
+				desc = "(when " + d.Detect + " detected) " + desc
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", d.Name, d.Kind, dash(d.Unit), dash(d.Role), desc)
 		}
 		tw.Flush()
 	}

@@ -102,22 +102,29 @@ type DatapointSummary struct {
 	Unit        string
 	Role        string
 	Description string
+	Detect      string // the optional component it belongs to (meter, battery); empty: always there
 }
 
 // summaryDoc is the part of a profile file that every driver shares; other
 // keys are ignored here and checked by the driver.
 type summaryDoc struct {
+	Name        string        `yaml:"name"`
+	Driver      string        `yaml:"driver"`
+	Description string        `yaml:"description"`
+	Sign        string        `yaml:"sign"`
+	Registers   []registerDoc `yaml:"registers"`
+	Detect      []struct {
+		Name      string        `yaml:"name"`
+		Registers []registerDoc `yaml:"registers"`
+	} `yaml:"detect"`
+}
+
+type registerDoc struct {
 	Name        string `yaml:"name"`
-	Driver      string `yaml:"driver"`
+	Kind        string `yaml:"kind"`
+	Unit        string `yaml:"unit"`
+	Role        string `yaml:"role"`
 	Description string `yaml:"description"`
-	Sign        string `yaml:"sign"`
-	Registers   []struct {
-		Name        string `yaml:"name"`
-		Kind        string `yaml:"kind"`
-		Unit        string `yaml:"unit"`
-		Role        string `yaml:"role"`
-		Description string `yaml:"description"`
-	} `yaml:"registers"`
 }
 
 // Summaries describes every built-in profile, sorted by name.
@@ -145,14 +152,22 @@ func summarize(data []byte, source string) (Summary, error) {
 		return Summary{}, fmt.Errorf("%s: %w", source, err)
 	}
 	s := Summary{Name: doc.Name, Driver: doc.Driver, Description: doc.Description, Sign: doc.Sign}
-	for _, r := range doc.Registers {
+	add := func(r registerDoc, detect string) {
 		kind := r.Kind
 		if kind == "" {
 			kind = "sensor"
 		}
 		s.Datapoints = append(s.Datapoints, DatapointSummary{
-			Name: r.Name, Kind: kind, Unit: r.Unit, Role: r.Role, Description: r.Description,
+			Name: r.Name, Kind: kind, Unit: r.Unit, Role: r.Role, Description: r.Description, Detect: detect,
 		})
+	}
+	for _, r := range doc.Registers {
+		add(r, "")
+	}
+	for _, d := range doc.Detect {
+		for _, r := range d.Registers {
+			add(r, d.Name)
+		}
 	}
 	return s, nil
 }

@@ -42,7 +42,7 @@ func words(typ string) int {
 
 func TestNamesAreUniqueSlugs(t *testing.T) {
 	names := Builtin().Names()
-	want := []string{"demo-room", "janitza-umg96rm", "sma-stp"}
+	want := []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("Names() = %v, want %v", names, want)
 	}
@@ -112,7 +112,7 @@ func TestLoadUnknownNamesBuiltins(t *testing.T) {
 			t.Fatalf("Load(%q): no error", name)
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, name) || !strings.Contains(msg, "demo-room, janitza-umg96rm, sma-stp") {
+		if !strings.Contains(msg, name) || !strings.Contains(msg, "demo-room, huawei-sun2000, janitza-umg96rm, sma-stp") {
 			t.Errorf("Load(%q) error %q: want the name and the list of built-in profiles", name, msg)
 		}
 	}

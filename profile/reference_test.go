@@ -39,6 +39,26 @@ func expected() map[string][]point {
 			{"frequency", "holding", 30803, "uint32", "", "Hz", "", 0.01},
 			{"temperature", "holding", 30953, "int32", "", "°C", "", 0.1},
 		},
+		"huawei-sun2000": {
+			{"rated_power", "holding", 30075, "uint32", "", "W", "", 0},
+			{"dc_power", "holding", 32064, "int32", "", "W", "", 0},
+			{"ac_power", "holding", 32080, "int32", "", "W", "pv_power", 0},
+			{"energy_total", "holding", 32106, "uint32", "", "Wh", "", 10},
+			{"meter_voltage_l1", "holding", 37101, "int32", "", "V", "", 0.1},
+			{"meter_voltage_l2", "holding", 37103, "int32", "", "V", "", 0.1},
+			{"meter_voltage_l3", "holding", 37105, "int32", "", "V", "", 0.1},
+			{"meter_current_l1", "holding", 37107, "int32", "", "A", "", 0.01},
+			{"meter_current_l2", "holding", 37109, "int32", "", "A", "", 0.01},
+			{"meter_current_l3", "holding", 37111, "int32", "", "A", "", 0.01},
+			{"meter_power", "holding", 37113, "int32", "", "W", "grid_power", -1},
+			{"meter_energy_export", "holding", 37119, "uint32", "", "Wh", "", 10},
+			{"meter_energy_import", "holding", 37121, "uint32", "", "Wh", "", 10},
+			{"battery_capacity", "holding", 37758, "uint32", "", "Wh", "", 0},
+			{"battery_soc", "holding", 37760, "uint16", "", "%", "battery_soc", 0.1},
+			{"battery_power", "holding", 37765, "int32", "", "W", "battery_power", 0},
+			{"battery_energy_charged", "holding", 37780, "uint32", "", "Wh", "", 10},
+			{"battery_energy_discharged", "holding", 37782, "uint32", "", "Wh", "", 10},
+		},
 		"janitza-umg96rm": {
 			{"voltage_l1", "input", 19000, "float32", "", "V", "", 0},
 			{"voltage_l2", "input", 19002, "float32", "", "V", "", 0},
@@ -66,7 +86,11 @@ func TestProfilesMatchReference(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			doc := loadStrict(t, name)
 			got := make([]point, 0, len(doc.Registers))
-			for _, r := range doc.Registers {
+			regs := doc.Registers
+			for _, d := range doc.Detect {
+				regs = append(regs, d.Registers...)
+			}
+			for _, r := range regs {
 				got = append(got, point{r.Name, r.Table, r.Address, r.Type, string(r.Kind), r.Unit, r.Role, r.Scale})
 			}
 			if !reflect.DeepEqual(got, want) {

@@ -27,6 +27,9 @@ type device interface {
 	step(dt time.Duration)
 }
 
+// slow is implemented by devices that take time to answer (Huawei).
+type slow interface{ answerDelay() time.Duration }
+
 // handler adapts a Server to the library's modbus.RequestHandler.
 type handler struct{ s *Server }
 
@@ -71,9 +74,13 @@ func (h handler) HandleInputRegisters(req *modbus.InputRegistersRequest) ([]uint
 	return h.s.dev.read(input, req.Addr, req.Quantity)
 }
 
-// accept counts a request and rejects it unless it is for the simulator's unit.
+// accept counts a request, waits the device's answer delay and rejects
+// the request unless it is for the simulator's unit.
 func (s *Server) accept(unit uint8) error {
 	s.requests.Add(1)
+	if sl, ok := s.dev.(slow); ok {
+		time.Sleep(sl.answerDelay()) // the library serves each client in its own goroutine
+	}
 	if unit != s.unit {
 		s.log.Debug("request for another unit", "unit", unit, "want", s.unit)
 		return errNoUnit

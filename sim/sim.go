@@ -32,11 +32,19 @@ const (
 
 // Names lists the simulators, one per built-in profile, sorted.
 func Names() []string {
-	return []string{"demo-room", "janitza-umg96rm", "sma-stp"}
+	return []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp"}
 }
 
 // newDevice makes the device model of a simulator and its default unit id.
+// A name may carry a variant after a colon (huawei-sun2000:pv).
 func newDevice(name string) (device, uint8, error) {
+	if base, variant, ok := strings.Cut(name, ":"); ok || base == "huawei-sun2000" {
+		if base != "huawei-sun2000" {
+			return nil, 0, fmt.Errorf("simulator %q has no variants", base)
+		}
+		h, err := newHuawei(variant)
+		return h, 1, err
+	}
 	switch name {
 	case "demo-room":
 		return newRoom(), 1, nil
@@ -55,6 +63,7 @@ type Server struct {
 	unit     uint8
 	log      *slog.Logger
 	ms       *modbus.ModbusServer
+	front    *front // for exclusive devices (exclusive.go); nil otherwise
 	requests atomic.Uint64
 
 	mu  sync.Mutex // guards dev (the register image and its state)
@@ -86,13 +95,32 @@ func start(ctx context.Context, name, listen string, unit uint8, lg *slog.Logger
 		lg = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{name: name, unit: unit, log: lg, dev: dev, done: make(chan struct{})}
-	if err := s.listen(listen); err != nil {
+	if err := s.listenAll(listen); err != nil {
 		return nil, fmt.Errorf("simulator %s on %s: %w", name, listen, err)
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	go s.run(ctx, every)
 	lg.Info("simulator listening", "profile", name, "addr", s.addr, "unit", unit)
 	return s, nil
+}
+
+// listenAll binds the Modbus server on listen; for an exclusive device it
+// binds it on a private loopback port behind a front door on listen.
+func (s *Server) listenAll(listen string) error {
+	ex, ok := s.dev.(exclusive)
+	if !ok {
+		return s.listen(listen)
+	}
+	if err := s.listen("127.0.0.1:0"); err != nil {
+		return err
+	}
+	f, err := startFront(listen, s.addr, ex.quietAfterConnect(), s.log)
+	if err != nil {
+		_ = s.ms.Stop()
+		return err
+	}
+	s.front, s.addr = f, f.addr()
+	return nil
 }
 
 // listen binds the Modbus server; for port 0 it picks a free port first
@@ -168,6 +196,9 @@ func (s *Server) run(ctx context.Context, every time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
+			if s.front != nil {
+				_ = s.front.close()
+			}
 			s.stopErr = s.ms.Stop()
 			s.log.Info("simulator stopped", "profile", s.name, "addr", s.addr, "requests", s.Requests())
 			return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -82,6 +83,9 @@ func (f *field) decode(regs []uint16) (any, error) {
 		return decodeString(f.toBytes(regs)), nil
 	}
 	u := f.rawUint(regs)
+	if f.reg.bitRev {
+		u = uint64(bits.Reverse16(uint16(u)))
+	}
 	if f.mask != 0 {
 		u = (u & f.mask) >> f.shift
 	}
@@ -111,10 +115,13 @@ func (f *field) decode(regs []uint16) (any, error) {
 			x = roundTo(x, 'g', -1, 32) // 230.24138, not 230.2413787841797
 		}
 	}
-	if f.scale == 1 && f.offset == 0 {
-		return f.shape(x), nil
+	if f.scale != 1 || f.offset != 0 {
+		x = roundTo(x*f.scale+f.offset, 'g', 15, 64) // 0.3, not 0.30000000000000004
+		if x == 0 {
+			x = 0 // not -0 (a negative scale of 0)
+		}
 	}
-	return f.shape(roundTo(x*f.scale+f.offset, 'g', 15, 64)), nil // 0.3, not 0.30000000000000004
+	return f.shape(f.castValue(x)), nil
 }
 
 // roundTo returns x rounded to its decimal form with the given precision
@@ -223,7 +230,14 @@ func (f *field) encode(v any, cur []uint16) ([]uint16, error) {
 		if len(cur) != int(f.n) {
 			return nil, fmt.Errorf("bit field write needs the current register")
 		}
-		u = (f.rawUint(cur) &^ f.mask) | (u<<f.shift)&f.mask
+		c := f.rawUint(cur)
+		if f.reg.bitRev {
+			c = uint64(bits.Reverse16(uint16(c)))
+		}
+		u = (c &^ f.mask) | (u<<f.shift)&f.mask
+		if f.reg.bitRev {
+			u = uint64(bits.Reverse16(uint16(u)))
+		}
 	}
 	return f.uintRegs(u), nil
 }

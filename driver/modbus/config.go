@@ -22,6 +22,7 @@ type Config struct {
 	Retries      int             `yaml:"retries"`       // retries of a failed request
 	Backoff      config.Duration `yaml:"backoff"`       // first retry delay, doubling, capped at interval
 	Pause        config.Duration `yaml:"pause"`         // pause between two requests on the connection
+	ConnectDelay config.Duration `yaml:"connect_delay"` // wait after connecting before the first request
 	Disconnect   bool            `yaml:"disconnect"`    // close the connection after each poll
 	MaxGap       int             `yaml:"max_gap"`       // unused registers a merged read may skip
 	MaxRegisters int             `yaml:"max_registers"` // registers per read, ≤ 125
@@ -91,6 +92,7 @@ func (c *Config) validateTiming() []config.FieldError {
 		{"timeout", c.Timeout, false},
 		{"backoff", c.Backoff, true},
 		{"pause", c.Pause, true},
+		{"connect_delay", c.ConnectDelay, true},
 		{"write_gap", c.MinWriteGap, true},
 	} {
 		switch {

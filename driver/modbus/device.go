@@ -24,6 +24,10 @@ type Device struct {
 	byName map[string]*field
 	log    *slog.Logger
 	m      devMetrics
+	gate   *connectGate // connect_delay (connect.go)
+
+	groups  []*group       // detectable components (detect.go); used by Run only
+	catalog driver.Catalog // where detected datapoints are added; may be nil
 
 	planMu sync.Mutex
 	plan   []read // remembered, including splits after exceptions
@@ -32,6 +36,14 @@ type Device struct {
 	sink driver.Sink       // the sink given to Run, for read-back values
 	bad  map[string]string // last decode problem logged, per datapoint
 	down bool              // last poll failed (log transitions once)
+}
+
+// field returns the field of a datapoint name.
+func (d *Device) field(name string) (*field, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f, ok := d.byName[name]
+	return f, ok
 }
 
 func newDevice(cfg *Config, fields []*field, conn *Conn, unit uint8, log *slog.Logger) *Device {
@@ -46,8 +58,11 @@ func newDevice(cfg *Config, fields []*field, conn *Conn, unit uint8, log *slog.L
 	return d
 }
 
-// Datapoints lists the device's datapoints.
+// Datapoints lists the device's datapoints (detected components' only
+// once detected).
 func (d *Device) Datapoints() []model.Datapoint {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	out := make([]model.Datapoint, 0, len(d.fields))
 	for _, f := range d.fields {
 		p := f.datapoint()
@@ -65,6 +80,7 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 	d.mu.Unlock()
 	d.conn.enter()
 	defer d.conn.leave()
+	d.gate.reset()
 	t := time.NewTicker(d.cfg.Interval.D())
 	defer t.Stop()
 	for {
@@ -80,6 +96,7 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 // poll reads every field once and reports values and state.
 func (d *Device) poll(ctx context.Context, out driver.Sink) {
 	start := time.Now()
+	d.detect(ctx)
 	vals, fieldErr, err := d.readAll(ctx)
 	if ctx.Err() != nil {
 		return
@@ -101,6 +118,7 @@ func (d *Device) poll(ctx context.Context, out driver.Sink) {
 		d.transition(false, nil)
 	}
 	if d.cfg.Disconnect {
+		d.gate.reset()
 		if err := d.conn.Disconnect(ctx); err != nil {
 			d.log.Debug("modbus disconnect", "url", d.conn.Key(), "err", err)
 		}
@@ -158,13 +176,14 @@ func (d *Device) readAll(ctx context.Context) (vals []model.Value, fieldErr, err
 
 // readOne performs one read of the plan, with retries.
 func (d *Device) readOne(ctx context.Context, r read) (regs []uint16, bits []bool, err error) {
-	err = d.request(ctx, func(c *modbus.ModbusClient) error {
+	unit := r.fields[0].unitFor(d.unit)
+	err = d.request(ctx, unit, func(c *modbus.ModbusClient) error {
 		var err error
 		regs, bits, err = readTable(c, r.table, r.start, r.count)
 		return err
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("modbus %s unit %d: read %s: %w", d.conn.Key(), d.unit, r, err)
+		return nil, nil, fmt.Errorf("modbus %s unit %d: read %s: %w", d.conn.Key(), unit, r, err)
 	}
 	return regs, bits, nil
 }
@@ -185,12 +204,14 @@ func readTable(c *modbus.ModbusClient, t table, start, count uint16) ([]uint16, 
 	return r, nil, err
 }
 
-// request runs fn on the connection with the device's timeout, retrying
-// I/O errors with backoff. Exceptions are answers and are not retried.
-func (d *Device) request(ctx context.Context, fn func(*modbus.ModbusClient) error) error {
+// request runs fn on the connection to unit with the device's timeout,
+// retrying I/O errors and "server busy" answers (exception 6) with backoff.
+// Other exceptions are answers and are not retried.
+func (d *Device) request(ctx context.Context, unit uint8, fn func(*modbus.ModbusClient) error) error {
 	for attempt := 0; ; attempt++ {
-		err := d.once(ctx, fn)
-		if err == nil || isException(err) || attempt >= d.cfg.Retries || ctx.Err() != nil {
+		err := d.once(ctx, unit, fn)
+		retry := !isException(err) || errors.Is(err, modbus.ErrServerDeviceBusy)
+		if err == nil || !retry || attempt >= d.cfg.Retries || ctx.Err() != nil {
 			return err
 		}
 		t := time.NewTimer(d.cfg.backoff(attempt))
@@ -205,11 +226,12 @@ func (d *Device) request(ctx context.Context, fn func(*modbus.ModbusClient) erro
 
 // once runs one request; waiting for the shared connection is bounded by
 // the device's timeout so devices behind one URL cannot starve each other.
-func (d *Device) once(ctx context.Context, fn func(*modbus.ModbusClient) error) error {
+func (d *Device) once(ctx context.Context, unit uint8, fn func(*modbus.ModbusClient) error) error {
 	rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.D())
 	defer cancel()
 	d.m.request()
-	err := d.conn.Do(rctx, d.unit, fn)
+	err := d.conn.Do(rctx, unit, d.gate.wrap(ctx, fn))
+	d.gate.after(err)
 	if err != nil {
 		d.m.error(errorKind(err))
 	}

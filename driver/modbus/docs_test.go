@@ -40,3 +40,48 @@ func TestDocsSampleConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsDriverFiles: the two example files of docs/driver-files.md load
+// and give the datapoint names the page lists.
+func TestDocsDriverFiles(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/driver-files.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	rest := string(doc)
+	for {
+		_, after, ok := strings.Cut(rest, "```json\n")
+		if !ok {
+			break
+		}
+		block, tail, _ := strings.Cut(after, "```")
+		blocks, rest = append(blocks, block), tail
+	}
+	if len(blocks) != 2 {
+		t.Fatalf("%d json blocks in docs/driver-files.md, want 2", len(blocks))
+	}
+	want := [][]string{
+		{"p_total", "e_imp", "v_l1", "total_yield", "mode", "on", "relay_fault"},
+		{"read_holding_registers__1__19000", "read_holding_registers__1__19002", "read_input_registers__5__300",
+			"read_coils__5__10", "write_register__1__19000"},
+	}
+	for i, b := range blocks {
+		p, err := ParseProfile([]byte(b), "driver-files.md")
+		if err != nil {
+			t.Fatalf("block %d: %v", i, err)
+		}
+		names := map[string]bool{}
+		for _, r := range p.registersFor(5) {
+			names[r.Name] = true
+		}
+		for _, n := range want[i] {
+			if !names[n] {
+				t.Errorf("block %d: no datapoint %s (have %v)", i, n, names)
+			}
+			if !strings.Contains(string(doc), "`"+n+"`") {
+				t.Errorf("docs/driver-files.md does not name %s", n)
+			}
+		}
+	}
+}

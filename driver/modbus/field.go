@@ -59,6 +59,7 @@ func compileRegister(r Register) (*field, []config.FieldError) {
 		return f, errs
 	}
 	errs = append(errs, f.compileShape()...)
+	errs = append(errs, f.compileCast()...)
 	errs = append(errs, f.compileMeta()...)
 	return f, errs
 }
@@ -276,6 +277,10 @@ func (f *field) compileMeta() []config.FieldError {
 
 func (f *field) defaultFormat() model.Format {
 	switch {
+	case f.reg.cast == "str":
+		return model.GenericText
+	case f.reg.cast == "bool":
+		return model.Bool
 	case f.typ.kind == kBool:
 		return model.Bool
 	case f.typ.kind == kString:
@@ -296,7 +301,7 @@ func (f *field) formatMismatch() string {
 		return fmt.Sprintf("a string register needs a text format, not %s", f.format)
 	case f.typ.kind == kBool && f.format != model.Bool && !f.format.Numeric():
 		return fmt.Sprintf("a bool register needs format bool or a numeric format, not %s", f.format)
-	case f.typ.kind != kString && text && !f.hasStringMap():
+	case f.typ.kind != kString && text && !f.hasStringMap() && f.reg.cast != "str":
 		return fmt.Sprintf("format %s needs a map with text values", f.format)
 	}
 	return ""

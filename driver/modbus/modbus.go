@@ -22,11 +22,12 @@ type Driver struct {
 
 	mu      sync.Mutex
 	metrics map[prometheus.Registerer]*metrics
+	gates   map[*Conn]*connectGate // connect_delay state per connection (connect.go)
 }
 
 // New returns a driver with an empty connection pool.
 func New() *Driver {
-	return &Driver{pool: NewPool(), metrics: map[prometheus.Registerer]*metrics{}}
+	return &Driver{pool: NewPool(), metrics: map[prometheus.Registerer]*metrics{}, gates: map[*Conn]*connectGate{}}
 }
 
 // Factory returns the driver's factory for the gateway's driver table.
@@ -55,15 +56,13 @@ func (d *Driver) NewDevice(c driver.Config, env driver.Env) (driver.Device, erro
 	if len(perrs) > 0 {
 		return nil, config.Errors(perrs)
 	}
-	regs := cfg.Registers
-	if prof != nil {
-		regs = mergeRegisters(prof.Registers, cfg.Registers)
-	}
-	fields, errs := compileRegisters(regs, "registers")
+	eff := cfg.withQuirks(prof)
+	unit := eff.unitID(prof)
+	static, groups, errs := deviceRegisters(eff, prof, unit)
 	if len(errs) > 0 {
 		return nil, config.Errors(errs)
 	}
-	t, err := parseURL(cfg.URL)
+	t, err := parseURL(eff.URL)
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
@@ -71,7 +70,10 @@ func (d *Driver) NewDevice(c driver.Config, env driver.Env) (driver.Device, erro
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dev := newDevice(cfg, fields, d.pool.conn(t, cfg.Timeout.D(), cfg.Pause.D()), cfg.unitID(prof), log)
+	conn := d.pool.conn(t, eff.Timeout.D(), eff.Pause.D())
+	dev := newDevice(eff, static, conn, unit, log)
+	dev.groups, dev.catalog = groups, env.Catalog
+	dev.gate = d.gateFor(conn, eff.ConnectDelay.D())
 	dev.m = d.metricsFor(env.Metrics).forDevice(cfg.ID)
 	return dev, nil
 }

@@ -31,6 +31,9 @@ func makePlan(fields []*field, maxGap, maxRegs int) []read {
 	sorted := append([]*field(nil), fields...)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		a, b := sorted[i], sorted[j]
+		if a.unitKey() != b.unitKey() {
+			return a.unitKey() < b.unitKey()
+		}
 		if a.table != b.table {
 			return a.table < b.table
 		}
@@ -60,7 +63,7 @@ func makePlan(fields []*field, maxGap, maxRegs int) []read {
 // fits reports whether f can join the read being built from cur.
 func fits(cur []*field, f *field, maxGap, maxRegs int) bool {
 	first := cur[0]
-	if f.table != first.table {
+	if f.table != first.table || f.unitKey() != first.unitKey() {
 		return false
 	}
 	limit := maxRegs
@@ -102,4 +105,20 @@ func split(r read) (a, b read, ok bool) {
 func (r read) slice(regs []uint16, f *field) []uint16 {
 	off := int(f.reg.Address) - int(r.start)
 	return regs[off : off+int(f.n)]
+}
+
+// unitKey is the field's own unit id, or -1 for the device's.
+func (f *field) unitKey() int {
+	if f.reg.unit == nil {
+		return -1
+	}
+	return int(*f.reg.unit)
+}
+
+// unitFor returns the unit id a read of f goes to: its own, else def.
+func (f *field) unitFor(def uint8) uint8 {
+	if f.reg.unit != nil {
+		return *f.reg.unit
+	}
+	return def
 }

@@ -41,18 +41,12 @@ func (oneShot) ReadOnce(ctx context.Context, req driver.ReadRequest) (iter.Seq[d
 	if err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
-	points, unit, err := requestPoints(req)
+	if req.Unit != nil && (*req.Unit < 0 || *req.Unit > 255) {
+		return nil, fmt.Errorf("unit %d is out of 0..255", *req.Unit)
+	}
+	points, unit, err := requestPoints(req, t)
 	if err != nil {
 		return nil, err
-	}
-	switch {
-	case req.Unit != nil:
-		if *req.Unit < 0 || *req.Unit > 255 {
-			return nil, fmt.Errorf("unit %d is out of 0..255", *req.Unit)
-		}
-		unit = uint8(*req.Unit)
-	case t.unit >= 0:
-		unit = uint8(t.unit)
 	}
 	timeout := req.Timeout
 	if timeout <= 0 {
@@ -72,20 +66,33 @@ func (oneShot) ReadOnce(ctx context.Context, req driver.ReadRequest) (iter.Seq[d
 }
 
 // requestPoints compiles the profile's registers and the specs, and returns
-// the profile's unit id (1 without one).
-func requestPoints(req driver.ReadRequest) ([]point, uint8, error) {
+// the unit id: the request's, else the URL's, else the profile's, else 1.
+func requestPoints(req driver.ReadRequest, t target) ([]point, uint8, error) {
 	var points []point
 	unit := uint8(1)
+	var p *Profile
 	if req.Profile != "" {
-		p, err := loadReadProfile(req.Profile, req.Profiles)
-		if err != nil {
+		var err error
+		if p, err = loadReadProfile(req.Profile, req.Profiles); err != nil {
 			return nil, 0, err
-		}
-		for _, f := range p.fields {
-			points = append(points, point{f.reg.Name, f})
 		}
 		if p.Unit != nil {
 			unit = uint8(*p.Unit)
+		}
+	}
+	switch {
+	case req.Unit != nil:
+		unit = uint8(*req.Unit)
+	case t.unit >= 0:
+		unit = uint8(t.unit)
+	}
+	if p != nil {
+		fields, errs := compileRegisters(p.registersFor(unit), "registers") // names of a MODBUS_CONFIG carry the unit
+		if len(errs) > 0 {
+			return nil, 0, config.Errors(errs)
+		}
+		for _, f := range fields {
+			points = append(points, point{f.reg.Name, f})
 		}
 	}
 	for _, s := range req.Specs {
@@ -171,7 +178,7 @@ func readPoint(ctx context.Context, conn *Conn, unit uint8, p point) driver.Read
 	r := driver.Reading{Name: p.name, Unit: f.reg.Unit}
 	var regs []uint16
 	var bits []bool
-	err := conn.Do(ctx, unit, func(c *modbus.ModbusClient) error {
+	err := conn.Do(ctx, f.unitFor(unit), func(c *modbus.ModbusClient) error {
 		var err error
 		regs, bits, err = readTable(c, f.table, f.reg.Address, f.n)
 		return err

@@ -40,4 +40,11 @@ type Register struct {
 	// type: continuous_numeric, bool, generic_text), unit, min, max,
 	// allowed, description, role.
 	model.Meta `yaml:",inline"`
+
+	// Set by the converters of foreign driver files (driver_files.go), not
+	// by YAML: a unit id of its own (nil: the device's), a bit-reversed
+	// register (datalogger bit_order msb) and a datalogger typecast.
+	unit   *uint8
+	bitRev bool
+	cast   string // "", int, float, str, bool
 }

@@ -23,7 +23,7 @@ import (
 // writes to other registers, units or connections do not wait for each
 // other.
 func (d *Device) Write(ctx context.Context, name string, v any) (any, error) {
-	f, ok := d.byName[name]
+	f, ok := d.field(name)
 	switch {
 	case !ok:
 		return nil, fmt.Errorf("modbus %s: unknown datapoint %q", d.id, name)
@@ -41,7 +41,7 @@ func (d *Device) Write(ctx context.Context, name string, v any) (any, error) {
 
 // writeLocked writes f holding the locks of its registers (or coil).
 func (d *Device) writeLocked(ctx context.Context, f *field, v any) (any, error) {
-	unlock, err := d.conn.regs.lock(ctx, d.unit, f.table, f.reg.Address, f.n)
+	unlock, err := d.conn.regs.lock(ctx, f.unitFor(d.unit), f.table, f.reg.Address, f.n)
 	if err != nil {
 		return nil, fmt.Errorf("modbus %s: %s: %w", d.id, f.reg.Name, err)
 	}
@@ -57,7 +57,7 @@ func (d *Device) writeCoil(ctx context.Context, f *field, v any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w, got %v", f.reg.Name, err, v)
 	}
-	err = d.request(ctx, func(c *modbus.ModbusClient) error {
+	err = d.request(ctx, f.unitFor(d.unit), func(c *modbus.ModbusClient) error {
 		if f.reg.WriteMultiple {
 			return c.WriteCoils(f.reg.Address, []bool{b})
 		}
@@ -90,7 +90,7 @@ func (d *Device) writeRegisters(ctx context.Context, f *field, v any) (any, erro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.reg.Name, err)
 	}
-	err = d.request(ctx, func(c *modbus.ModbusClient) error {
+	err = d.request(ctx, f.unitFor(d.unit), func(c *modbus.ModbusClient) error {
 		if len(regs) == 1 && !f.reg.WriteMultiple {
 			return c.WriteRegister(f.reg.Address, regs[0])
 		}
@@ -129,7 +129,7 @@ func (d *Device) readField(ctx context.Context, f *field) ([]uint16, []bool, err
 }
 
 func (d *Device) wrapWrite(f *field, err error) error {
-	return fmt.Errorf("modbus %s unit %d: write %s %d@%d: %w", d.conn.Key(), d.unit, f.table, f.n, f.reg.Address, err)
+	return fmt.Errorf("modbus %s unit %d: write %s %d@%d: %w", d.conn.Key(), f.unitFor(d.unit), f.table, f.n, f.reg.Address, err)
 }
 
 // publish sends a read-back value to the sink given to Run, if any.

@@ -38,6 +38,10 @@ func (h handler) HandleInputRegisters(req *modbus.InputRegistersRequest) ([]uint
 }
 
 func (im *Image) regsRequest(t Table, addr, qty uint16, write bool, args []uint16) ([]uint16, error) {
+	if im.busy.Add(-1) >= 0 {
+		return nil, modbus.ErrServerDeviceBusy
+	}
+	im.busy.Store(0)
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	if im.failing(t, addr, qty) {

@@ -35,6 +35,7 @@ type Image struct {
 	fail     [4]map[uint16]bool
 	clip     map[uint16][2]uint16 // holding writes clipped to [lo, hi]
 	requests atomic.Int64
+	busy     atomic.Int64 // register requests still to answer "server busy"
 }
 
 func newImage() *Image {
@@ -93,6 +94,10 @@ func (im *Image) Fail(t Table, addrs ...uint16) {
 		im.fail[t][a] = true
 	}
 }
+
+// Busy makes the next n register requests answer exception 6 (server
+// device busy), as a Huawei inverter does when pressed.
+func (im *Image) Busy(n int) { im.busy.Store(int64(n)) }
 
 // Clip makes writes to a holding register store a value clipped to lo..hi.
 func (im *Image) Clip(addr, lo, hi uint16) {
