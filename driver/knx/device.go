@@ -60,7 +60,7 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 	d.sink = out
 	d.mu.Unlock()
 	for fails := 0; ; {
-		l, err := d.dial(d.addr, d.cfg)
+		l, err := d.dial(ctx, d.addr, d.cfg)
 		if ctx.Err() != nil {
 			if l != nil {
 				l.Close()

@@ -3,10 +3,12 @@ package knx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/internal/testenv"
 	"github.com/gridbox/gridbox/model"
 	"github.com/vapourismo/knx-go/knx/cemi"
@@ -47,7 +49,7 @@ func TestFakeLink(t *testing.T) {
 		t.Fatalf("write before connect: %v", err)
 	}
 	links := make(chan *fakeLink, 2)
-	dev.dial = func(string, *Config) (link, error) {
+	dev.dial = func(context.Context, string, *Config) (link, error) {
 		l := newFakeLink()
 		links <- l
 		return l, nil
@@ -116,5 +118,26 @@ func TestUnpackMalformed(t *testing.T) {
 	frame := []byte{0x06, 0x10, 0x04, 0x20, 0, 13, 0x04, 1, 0, 0, 0x29, 0x30, 0x30}
 	if _, err := unpack(frame); err == nil || !strings.Contains(err.Error(), "malformed frame") {
 		t.Fatalf("unpack: %v", err)
+	}
+}
+
+// TestGatewayDown: with nothing at the gateway's address the device is
+// offline with the reason, retries, and Run ends promptly when asked to.
+func TestGatewayDown(t *testing.T) {
+	dev := newTestDevice(t, strings.Replace(fakeDevice, "127.0.0.1:1", "127.0.0.1:"+fmt.Sprint(freeUDPPort(t)), 1), nil)
+	dev.cfg.Timeout = config.Duration(time.Minute) // a long timeout must not delay the end
+	sink := newSink()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = dev.Run(ctx, sink) }()
+	testenv.Eventually(t, 20*time.Second, "offline with a reason", func() bool {
+		st := sink.state()
+		return !st.Online && strings.Contains(st.Error, "knx tunnel 127.0.0.1:")
+	})
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end within 10s of cancel")
 	}
 }

@@ -1,6 +1,7 @@
 package knx
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/vapourismo/knx-go/knx/cemi"
@@ -14,11 +15,11 @@ type link interface {
 	Close()
 }
 
-// dialer opens a link to addr (host:port).
-type dialer func(addr string, cfg *Config) (link, error)
+// dialer opens a link to addr (host:port); ctx ends a connect attempt early.
+type dialer func(ctx context.Context, addr string, cfg *Config) (link, error)
 
 // dial opens a tunnel or joins the routing group, as cfg.Mode says.
-func dial(addr string, cfg *Config) (link, error) {
+func dial(ctx context.Context, addr string, cfg *Config) (link, error) {
 	if cfg.Mode == "routing" {
 		r, err := dialRouter(addr)
 		if err != nil {
@@ -26,7 +27,7 @@ func dial(addr string, cfg *Config) (link, error) {
 		}
 		return r, nil
 	}
-	t, err := dialTunnel(addr, cfg.Timeout.D(), cfg.Heartbeat.D())
+	t, err := dialTunnel(ctx, addr, cfg.Timeout.D(), cfg.Heartbeat.D())
 	if err != nil {
 		return nil, fmt.Errorf("knx tunnel %s: %w", addr, err)
 	}

@@ -44,7 +44,7 @@ func (o oneShot) ReadOnce(ctx context.Context, req driver.ReadRequest) (iter.Seq
 		return nil, err
 	}
 	return func(yield func(driver.Reading) bool) {
-		l, err := o.dial(addr, cfg)
+		l, err := o.dial(ctx, addr, cfg)
 		if err != nil {
 			for _, p := range points {
 				if !yield(driver.Reading{Name: p.name, Err: err}) {

@@ -1,6 +1,8 @@
 package knx
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -39,7 +41,7 @@ const ackTimeout = time.Second
 
 // dialTunnel connects to the gateway at addr and starts the reader and the
 // heartbeat.
-func dialTunnel(addr string, timeout, heartbeat time.Duration) (*tunnel, error) {
+func dialTunnel(ctx context.Context, addr string, timeout, heartbeat time.Duration) (*tunnel, error) {
 	raddr, err := net.ResolveUDPAddr("udp4", addr)
 	if err != nil {
 		return nil, err
@@ -51,9 +53,11 @@ func dialTunnel(addr string, timeout, heartbeat time.Duration) (*tunnel, error) 
 	t := &tunnel{conn: conn, timeout: timeout, inbound: make(chan cemi.Message, 256),
 		acks: make(chan *knxnet.TunnelRes, 1), states: make(chan knxnet.ErrCode, 1),
 		lost: make(chan struct{}), done: make(chan struct{})}
-	if err := t.connect(); err != nil {
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) }) // ctx ends the wait
+	err = t.connect()
+	if !stop() || err != nil {
 		conn.Close()
-		return nil, err
+		return nil, cmp.Or(err, ctx.Err())
 	}
 	t.wg.Add(2)
 	go t.read()
