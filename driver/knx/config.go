@@ -173,7 +173,8 @@ func compileOne(d Datapoint) (*point, []config.FieldError) {
 	}
 	dp := model.Datapoint{Name: d.Name, Meta: meta}
 	if err := dp.CheckMeta(); err != nil && model.ValidID(d.Name) {
-		add("kind", "%v", err)
+		key, _, _ := strings.Cut(err.Error(), " ") // CheckMeta's messages start with the key: kind, format, min, min/max
+		add(strings.TrimSuffix(key, "/max"), "%v", err)
 	}
 	if len(errs) > 0 {
 		return nil, errs
