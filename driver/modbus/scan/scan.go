@@ -45,6 +45,9 @@ type Unit struct {
 	Answer   string   // what the presence probe got: "holding 0 = 0x1234" or "holding 0: exception illegal data address"
 	SunSpec  int      // base address of the "SunS" marker, -1 without
 	Profiles []string // built-in profiles whose every register answered
+	// EveryUnit is set when the endpoint answered every unit id asked (more
+	// than two): it ignores the unit id, and only the first is reported.
+	EveryUnit bool
 	// AnswersAll is set for a unit that answers unused addresses with data
 	// (holding and input 65534): a profile match would mean nothing.
 	AnswersAll bool
@@ -149,7 +152,11 @@ func scanEndpoint(ctx context.Context, ep string, opts Options) ([]Unit, error) 
 	}
 	defer c.Close()
 	cl := &client{c: c}
-	var units []Unit
+	type found struct {
+		id     uint8
+		answer string
+	}
+	var present []found
 	for _, id := range opts.Units {
 		if ctx.Err() != nil {
 			break
@@ -162,8 +169,22 @@ func scanEndpoint(ctx context.Context, ep string, opts Options) ([]Unit, error) 
 			cl.broken = false
 		}
 		if ok {
-			units = append(units, identify(cl, ep, id, answer, opts))
+			present = append(present, found{id, answer})
 		}
+	}
+	// A device that ignores the unit id answers every one: keep the first.
+	everyUnit := len(opts.Units) > 2 && len(present) == len(opts.Units)
+	if everyUnit {
+		present = present[:1]
+	}
+	units := make([]Unit, 0, len(present))
+	for _, f := range present {
+		if ctx.Err() != nil {
+			break
+		}
+		u := identify(cl, ep, f.id, f.answer, opts)
+		u.EveryUnit = everyUnit
+		units = append(units, u)
 	}
 	return units, nil
 }

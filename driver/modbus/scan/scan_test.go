@@ -131,3 +131,32 @@ func TestWriteConfigEmpty(t *testing.T) {
 		t.Fatalf("slug %q", s)
 	}
 }
+
+// TestScanEveryUnit: an endpoint that answers every unit id asked ignores
+// the unit id; it is reported once.
+func TestScanEveryUnit(t *testing.T) {
+	srv, err := modbustest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	for id := uint8(1); id <= 4; id++ {
+		srv.Unit(id).Set(modbustest.Holding, 0, 7)
+	}
+	units := Scan(context.Background(), []string{srv.Addr()}, Options{Units: []uint8{1, 2, 3, 4}, Timeout: 2 * time.Second})
+	if len(units) != 1 || units[0].ID != 1 || !units[0].EveryUnit {
+		t.Fatalf("units %+v", units)
+	}
+	var b strings.Builder
+	_ = WriteConfig(&b, units)
+	if !strings.Contains(b.String(), "answered every unit id asked, so it ignores the unit id: unit 1 stands for all") {
+		t.Fatal(b.String())
+	}
+	// Two of three answering is not "every unit".
+	if units := Scan(context.Background(), []string{srv.Addr()}, Options{Units: []uint8{1, 2, 9}, Timeout: 2 * time.Second}); len(units) != 2 || units[0].EveryUnit {
+		t.Fatalf("units %+v", units)
+	}
+}

@@ -38,6 +38,9 @@ func writeUnit(b *strings.Builder, u Unit, seen map[string]int) {
 		id = fmt.Sprintf("%s-%d", id, n+1)
 	}
 	seen[id]++
+	if u.EveryUnit {
+		fmt.Fprintf(b, "  # %s answered every unit id asked, so it ignores the unit id: unit %d stands for all\n", u.Endpoint, u.ID)
+	}
 	fmt.Fprintf(b, "  # %s unit %d answered %s", u.Endpoint, u.ID, u.Answer)
 	switch {
 	case u.SunSpec >= 0:
