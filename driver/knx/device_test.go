@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,11 +97,14 @@ func TestFakeLink(t *testing.T) {
 	}
 
 	close(l.in) // the tunnel is lost
-	testenv.Eventually(t, 10*time.Second, "offline and stale", func() bool {
-		v, _ := sink.value("temp")
-		return v.Quality == model.Stale && strings.Contains(sink.state().Error, "tunnel lost")
-	})
-	<-links // reconnected
+	<-links     // reconnected: the loss has been reported before
+	sink.mu.Lock()
+	lost := slices.ContainsFunc(sink.states, func(st model.DeviceState) bool { return !st.Online && st.Error == "tunnel lost" })
+	stale := sink.stale
+	sink.mu.Unlock()
+	if v, _ := sink.value("temp"); !lost || stale != 1 || v.Quality != model.Stale {
+		t.Fatalf("after the loss: offline state reported %v, %d stale marks, temp %+v", lost, stale, v)
+	}
 	testenv.Eventually(t, 10*time.Second, "online again", func() bool { return sink.state().Online })
 }
 
