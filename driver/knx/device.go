@@ -78,7 +78,11 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 		}
 		fails++
 		d.m.error("link")
-		d.log.Warn("knx link down", "url", d.cfg.URL, "err", err)
+		if fails == 1 { // once per outage; retries at debug level
+			d.log.Warn("knx link down", "url", d.cfg.URL, "err", err)
+		} else {
+			d.log.Debug("knx reconnect failed", "url", d.cfg.URL, "attempt", fails, "err", err)
+		}
 		out.MarkStale(d.id, model.NowMs())
 		out.SetState(model.DeviceState{Device: d.id, Online: false, Error: err.Error()}, 0, 1)
 		select {
