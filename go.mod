@@ -9,6 +9,7 @@ require (
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	github.com/prometheus/client_golang v1.25.0
 	github.com/simonvetter/modbus v1.6.4
+	github.com/vapourismo/knx-go v0.0.0-20240915133544-a6ab43471c11
 	github.com/x448/float16 v0.8.4
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/sqlite v1.61.1

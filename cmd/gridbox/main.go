@@ -33,6 +33,8 @@ usage:
   gridbox check    [-c gridbox.yaml]          validate a config; print every error
   gridbox profiles                            list built-in device profiles
   gridbox read     URL SPEC...                one-shot read for commissioning (gridbox read -h)
+  gridbox scan     TARGET... [--units 1-247] [--timeout 500ms]
+                                              find Modbus TCP units, print a devices: list (gridbox scan -h)
   gridbox backup   [-c gridbox.yaml] FILE     consistent copy of the store and config, also while running
   gridbox restore  [-c gridbox.yaml] [--force] FILE   restore a backup into the configured store
   gridbox import   [-c gridbox.yaml] [--format csv|influx] [--strict] FILE   bulk-load history into the store
@@ -58,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
 		"run": cmdRun, "demo": cmdDemo, "sim": cmdSim, "check": cmdCheck,
 		"profiles": cmdProfiles, "read": cmdRead, "version": cmdVersion,
-		"backup": cmdBackup, "restore": cmdRestore, "import": cmdImport,
+		"backup": cmdBackup, "restore": cmdRestore, "import": cmdImport, "scan": cmdScan,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
