@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/gridbox/gridbox/api"
+	"github.com/gridbox/gridbox/control"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
@@ -27,6 +28,7 @@ func builtinDrivers() []driver.Factory {
 func builtinSinks() []sink.Kind {
 	return []sink.Kind{
 		store.Kind(),
+		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
 		mqtt.Kind(),
 		api.Kind(),
 		influx.Kind(),

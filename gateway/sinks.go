@@ -67,6 +67,9 @@ func buildKind(cfg *config.Config, k sink.Kind) ([]*instance, []config.FieldErro
 		in, errs := buildInstance(k, sec.Node, k.Name, k.Name)
 		return keep(in), errs
 	case yaml.SequenceNode:
+		if k.Sequence {
+			return sequenceInstance(k, sec.Node)
+		}
 		if !k.List {
 			return nil, []config.FieldError{{Line: sec.Node.Line, Path: k.Name, Msg: "a list is not allowed here: want one mapping"}}
 		}
@@ -87,6 +90,21 @@ func buildKind(cfg *config.Config, k sink.Kind) ([]*instance, []config.FieldErro
 		}
 	}
 	return nil, []config.FieldError{{Line: sec.Node.Line, Path: k.Name, Msg: "want a mapping" + map[bool]string{true: " or a list of mappings", false: ""}[k.List]}}
+}
+
+// sequenceInstance decodes a kind's list section as one instance whose
+// config holds the list under `items`; errors keep the section's own paths.
+func sequenceInstance(k sink.Kind, seq *yaml.Node) ([]*instance, []config.FieldError) {
+	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: seq.Line, Column: seq.Column, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "items", Line: seq.Line, Column: seq.Column}, seq,
+	}}
+	in, errs := buildInstance(k, m, k.Name, k.Name)
+	for i := range errs {
+		if rest, ok := strings.CutPrefix(errs[i].Path, k.Name+".items"); ok {
+			errs[i].Path = k.Name + rest
+		}
+	}
+	return keep(in), errs
 }
 
 // buildInstance decodes one mapping n of kind k; a `name:` key names the

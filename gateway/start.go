@@ -25,22 +25,27 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	}()
 	var history sink.Historian
 	var audit model.AuditLog
+	var controls sink.Controls
 	for _, in := range g.sinks {
 		env := sink.Env{
 			Name: in.name, Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus,
 			Log:      g.log.With("component", in.name),
 			Metrics:  prometheus.WrapRegistererWith(prometheus.Labels{"sink": in.name}, g.reg),
 			Gatherer: g.reg,
+			DataDir:  g.dataDir(),
 		}
 		if history != nil {
 			env.History = history
 		}
-		env.Audit = audit
+		env.Audit, env.Controls = audit, controls
 		s, err := in.kind.New(ctx, in.cfg, env)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 		in.s = s
+		if c, ok := s.(sink.Controls); ok && controls == nil {
+			controls = c
+		}
 		if a, ok := s.(model.AuditLog); ok && audit == nil {
 			audit = a
 			g.bus.SetAuditLog(a, g.log.With("component", "audit"))
@@ -84,4 +89,15 @@ func (g *Gateway) restore(ctx context.Context, h sink.Historian) error {
 	g.bus.Restore(last)
 	g.log.Info("last values restored", "values", len(last))
 	return nil
+}
+
+// dataDir is where sinks keep files of their own: the directory of the
+// first sink config that names one (the embedded store's), else ./data.
+func (g *Gateway) dataDir() string {
+	for _, in := range g.sinks {
+		if d, ok := in.cfg.(interface{ Dir() string }); ok && d.Dir() != "" {
+			return d.Dir()
+		}
+	}
+	return "./data"
 }

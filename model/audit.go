@@ -3,7 +3,12 @@ package model
 import (
 	"context"
 	"encoding/json"
+	"errors"
 )
+
+// ErrNotControlled answers a setpoint or schedule for an actuator that no
+// `control:` pair names.
+var ErrNotControlled = errors.New("not a controlled actuator (add it to control:)")
 
 // Write results as the audit log records them.
 const (

@@ -46,6 +46,19 @@ type Env struct {
 	Gatherer prometheus.Gatherer   // every metric of the gateway (for /metrics)
 	History  model.History         // the history of the first sink that keeps one; nil if none
 	Audit    model.AuditLog        // the audit log of the first sink that keeps one (the store); nil if none
+	DataDir  string                // where a sink keeps files of its own: the embedded store's directory, else ./data
+	Controls Controls              // setpoints and schedules of controlled actuators; nil without a control: section
+}
+
+// Controls is the capability of a sink that controls actuators (package
+// control): the MQTT and REST write sources hand it setpoints and schedules.
+// what is "setpoint" or "schedule"; items a JSON list of items or null.
+// An actuator it does not control is model.ErrNotControlled; a refused list
+// is an error with a Problems() []string method listing every problem.
+type Controls interface {
+	SetItems(device, name, what string, items []byte, ts int64) error
+	Items(device, name, what string) (any, error)  // the JSON-encodable list, nil for none
+	ControlState(device, name string) (any, error) // the current decision and its reason
 }
 
 // Kind is one sink kind: its config section and how to build an instance.
@@ -57,6 +70,9 @@ type Kind struct {
 	List bool
 	// Default makes one instance with the defaults when the section is absent.
 	Default bool
+	// Sequence: the section is a YAML list decoded as one instance, into
+	// the config's `items` key (control pairs, computed datapoints).
+	Sequence bool
 	// OwnSubscriptions: the kind subscribes to the bus itself (one
 	// subscription per stream client) and Run gets a nil subscription.
 	OwnSubscriptions bool
