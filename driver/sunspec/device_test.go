@@ -1,0 +1,68 @@
+package sunspec_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/gridbox/gridbox/model"
+)
+
+// TestSunSpecIntValues: the integer simulator's chain is split into the
+// inverter (with prefixed storage and MPPT points) and the meter behind it;
+// scale factors apply, sentinels are null and the roles are set.
+func TestSunSpecIntValues(t *testing.T) {
+	s := startSim(t, "sunspec-int")
+	rec := newRecorder()
+	dev := runDevice(t, config("inv", s.Addr()), rec)
+	want := map[string]any{
+		"inv/ac_power":           4200.0,
+		"inv/current":            18.3,
+		"inv/voltage_l1":         230.1,
+		"inv/frequency":          50.0,
+		"inv/reactive_power":     nil, // int16 0x8000
+		"inv/dc_current":         nil, // uint16 0xFFFF
+		"inv/energy_total":       12345678.0,
+		"inv/temperature":        45.2,
+		"inv/serial_number":      "INT0001",
+		"inv/manufacturer":       "gridbox",
+		"inv/model":              "SIM-INT-10",
+		"inv/battery_soc":        65.5,
+		"inv/mppt1_dc_power":     2200.0,
+		"inv/mppt2_dc_voltage":   398.0,
+		"inv/mppt1_name":         nil,
+		"inv/w_max_lim_pct":      100.0,
+		"inv_2/ac_power":         -1500.0,
+		"inv_2/voltage_l1":       230.5,
+		"inv_2/energy_import":    2000000.0,
+		"inv_2/serial_number":    "MTR0001",
+		"inv_2/power_factor":     nil,
+		"inv_2/energy_export":    3000000.0,
+		"inv_2/voltage_l1_l2":    nil,
+		"inv_2/frequency":        50.01,
+		"inv/battery_max_charge": nil,
+	}
+	delete(want, "inv/mppt1_name")
+	delete(want, "inv/battery_max_charge")
+	for key, w := range want {
+		v := waitValue(t, rec, key)
+		if v.Value != w || v.Quality != model.Good {
+			t.Errorf("%s = %v (%s), want %v", key, v.Value, v.Quality, w)
+		}
+	}
+	roles := map[string]string{"inv/ac_power": "pv_power", "inv_2/ac_power": "grid_power", "inv/battery_soc": "battery_soc"}
+	for key, r := range roles {
+		if p, ok := rec.point(key); !ok || p.Role != r {
+			t.Errorf("%s: role %q (registered %v), want %s", key, p.Role, ok, r)
+		}
+	}
+	if p, _ := rec.point("inv/w_max_lim_pct"); p.Kind != model.Actuator || *p.Max != 100 || p.Unit != "%" {
+		t.Errorf("w_max_lim_pct meta %+v", p.Meta)
+	}
+	if got := dev.ReadsPerPoll(); got != 3 {
+		t.Errorf("reads per poll = %d, want 3", got)
+	}
+	if st := rec.state("inv_2"); !st.Online {
+		t.Errorf("inv_2 state %+v", st)
+	}
+	_ = context.Background()
+}
