@@ -4,6 +4,7 @@ import (
 	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/sunspec"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
@@ -16,6 +17,7 @@ import (
 func builtinDrivers() []driver.Factory {
 	return []driver.Factory{
 		modbus.New().Factory(),
+		sunspec.New().Factory(),
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/sunspec"
 	"github.com/gridbox/gridbox/profile"
 )
 
@@ -31,6 +32,7 @@ type readDriver struct {
 // A driver that implements driver.OneShot is added by one line.
 var readDrivers = []readDriver{
 	{name: "modbus", schemes: []string{"tcp", "udp", "rtu", "rtuovertcp", "rtuoverudp"}, open: modbus.OneShot, syntax: modbus.SpecSyntax},
+	{name: "sunspec", schemes: []string{"tcp", "rtuovertcp"}, open: sunspec.OneShot, syntax: sunspec.SpecSyntax, discovers: true},
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {

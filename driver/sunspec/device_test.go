@@ -13,7 +13,7 @@ import (
 func TestSunSpecIntValues(t *testing.T) {
 	s := startSim(t, "sunspec-int")
 	rec := newRecorder()
-	dev := runDevice(t, config("inv", s.Addr()), rec)
+	dev := runDevice(t, testConfig("inv", s.Addr()), rec)
 	want := map[string]any{
 		"inv/ac_power":           4200.0,
 		"inv/current":            18.3,

@@ -140,8 +140,8 @@ func runDevice(t *testing.T, cfg *sunspec.Config, rec *recorder) *sunspec.Device
 	return dev.(*sunspec.Device)
 }
 
-// config returns a config for the device at addr polled every 50 ms.
-func config(id, addr string) *sunspec.Config {
+// testConfig returns a config for the device at addr polled every 50 ms.
+func testConfig(id, addr string) *sunspec.Config {
 	c := sunspec.NewConfig()
 	c.ID, c.Driver, c.URL = id, "sunspec", "tcp://"+addr
 	c.Interval = 50_000_000

@@ -45,7 +45,7 @@ func mbpollRegs(t *testing.T, addr string, reg, n int) []int {
 func TestFroniusGEN24PowerLimit(t *testing.T) {
 	s := startSim(t, "sunspec-float")
 	rec := newRecorder()
-	dev := runDevice(t, config("fronius", s.Addr()), rec)
+	dev := runDevice(t, testConfig("fronius", s.Addr()), rec)
 	waitValue(t, rec, "fronius/w_max_lim_pct")
 	if got := mbpollRegs(t, s.Addr(), 40242, 5); got[0] != 10000 || got[4] != 0 {
 		t.Fatalf("before the write: %v", got)
@@ -73,7 +73,7 @@ func TestFroniusGEN24PowerLimit(t *testing.T) {
 func TestDERPowerLimitAndStorage(t *testing.T) {
 	s := startSim(t, "sunspec-der")
 	rec := newRecorder()
-	dev := runDevice(t, config("der", s.Addr()), rec)
+	dev := runDevice(t, testConfig("der", s.Addr()), rec)
 	waitValue(t, rec, "der/w_max_lim_pct")
 	if got, err := dev.Write(context.Background(), "w_max_lim_pct", 60.0); err != nil || got != 60.0 {
 		t.Fatalf("write 704: %v, %v", got, err)
@@ -85,7 +85,7 @@ func TestDERPowerLimitAndStorage(t *testing.T) {
 
 	s2 := startSim(t, "sunspec-int")
 	rec2 := newRecorder()
-	dev2 := runDevice(t, config("inv", s2.Addr()), rec2)
+	dev2 := runDevice(t, testConfig("inv", s2.Addr()), rec2)
 	waitValue(t, rec2, "inv/battery_w_cha_max")
 	if got, err := dev2.Write(context.Background(), "battery_w_cha_max", 2500.0); err != nil || got != 2500.0 {
 		t.Fatalf("write 124 WChaMax: %v, %v", got, err)
