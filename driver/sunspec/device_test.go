@@ -2,9 +2,13 @@ package sunspec_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/gridbox/gridbox/internal/testenv"
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/sim"
 )
 
 // TestSunSpecIntValues: the integer simulator's chain is split into the
@@ -64,5 +68,66 @@ func TestSunSpecIntValues(t *testing.T) {
 	if st := rec.state("inv_2"); !st.Online {
 		t.Errorf("inv_2 state %+v", st)
 	}
-	_ = context.Background()
+}
+
+// TestRediscoveryAfterReconnect: the device at the address is replaced by
+// one with another chain (as after a firmware update and restart); the
+// driver notices at the reconnect, rediscovers and updates its datapoints.
+func TestRediscoveryAfterReconnect(t *testing.T) {
+	s := startSim(t, "sunspec-float")
+	addr := s.Addr()
+	rec := newRecorder()
+	runDevice(t, testConfig("inv", addr), rec)
+	waitValue(t, rec, "inv/pv_conn")
+	if v := waitValue(t, rec, "inv_2/model"); v.Value != "Smart Meter TS 65A-3" {
+		t.Fatalf("meter model %v", v.Value)
+	}
+	s.Close()
+	testenv.Eventually(t, 10*time.Second, "offline state", func() bool { return !rec.state("inv").Online })
+	s2, err := sim.Start(context.Background(), "sunspec-int", addr, 0, nil)
+	if err != nil {
+		t.Fatalf("restart on %s: %v", addr, err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	testenv.Eventually(t, 10*time.Second, "the integer meter's model", func() bool {
+		v, _ := rec.value("inv_2/model")
+		return v.Value == "SIM-METER"
+	})
+	if _, ok := rec.point("inv/pv_conn"); ok {
+		t.Error("inv/pv_conn (model 122 of the old chain) is still registered")
+	}
+	if _, ok := rec.point("inv/battery_in_bat_v"); !ok {
+		t.Error("inv/battery_in_bat_v is not registered")
+	}
+	testenv.Eventually(t, 10*time.Second, "ac_power of the new chain", func() bool {
+		v, _ := rec.value("inv/ac_power")
+		return v.Value == 4200.0
+	})
+	if st := rec.state("inv"); !st.Online || st.Error != "" {
+		t.Errorf("state after rediscovery %+v", st)
+	}
+}
+
+// TestUnreachableDeviceIsOffline: no device at the URL → offline with the
+// discovery error in the state, and Run keeps trying until stopped.
+func TestUnreachableDeviceIsOffline(t *testing.T) {
+	rec := newRecorder()
+	runDevice(t, testConfig("gone", testenv.FreeAddr(t)), rec)
+	testenv.Eventually(t, 10*time.Second, "offline state", func() bool {
+		st := rec.state("gone")
+		return !st.Online && strings.Contains(st.Error, "discovery: unit 1")
+	})
+}
+
+// TestNoMarker: a Modbus device without SunSpec (the SMA simulator at unit 3) is an error naming the addresses tried.
+func TestNoMarker(t *testing.T) {
+	s := startSim(t, "sma-stp")
+	rec := newRecorder()
+	cfg := testConfig("sma", s.Addr())
+	three := 3
+	cfg.Unit = &three
+	runDevice(t, cfg, rec)
+	testenv.Eventually(t, 10*time.Second, "no-marker error", func() bool {
+		return strings.Contains(rec.state("sma").Error, "no SunSpec marker at 40000")
+	})
 }
