@@ -79,7 +79,7 @@ func startPymodbus(t *testing.T, im map[int]uint16) string {
 func TestIndependentDeviceReachesAPIAndMQTT(t *testing.T) {
 	dir := modelsDir()
 	if dir == "" {
-		testenv.Missing(t, "the official SunSpec models in ../shared/data/sunspec-models")
+		testenv.Missing(t, "the official SunSpec models (shared/data/sunspec-models beside the repository, or $GRIDBOX_SUNSPEC_MODELS)")
 	}
 	im := officialImage(t, dir, 50000, []officialModel{
 		{1, map[string]any{"Mn": "Acme", "Md": "PV-9000", "SN": "A123456", "DA": 1}},

@@ -105,7 +105,7 @@ func (r *recorder) state(dev string) model.DeviceState {
 }
 
 // startSim runs a simulator on a free port until the test ends.
-func startSim(t *testing.T, name string) *sim.Server {
+func startSim(t testing.TB, name string) *sim.Server {
 	t.Helper()
 	s, err := sim.Start(context.Background(), name, "127.0.0.1:0", 0, nil)
 	if err != nil {
@@ -116,7 +116,7 @@ func startSim(t *testing.T, name string) *sim.Server {
 }
 
 // runDevice builds a device from cfg and runs it until the test ends.
-func runDevice(t *testing.T, cfg *sunspec.Config, rec *recorder) *sunspec.Device {
+func runDevice(t testing.TB, cfg *sunspec.Config, rec *recorder) *sunspec.Device {
 	t.Helper()
 	if errs := cfg.Validate(); len(errs) > 0 {
 		t.Fatalf("config: %v", errs)

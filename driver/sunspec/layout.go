@@ -96,13 +96,17 @@ func discover(ctx context.Context, rd reader, unit uint8, bases []uint16) (*Layo
 	}
 	l := &Layout{Unit: unit, Base: base}
 	pos := int(base) + 2
+	short := false // a long read was refused: read only headers from here
 	for len(l.Models) <= maxModels {
 		if pos+2 > 0x10000 {
 			return nil, nil, fmt.Errorf("chain from %d runs past register 65535", base)
 		}
 		hdr, ok := im.get(uint16(pos), 2)
+		if ok && hdr[0] == 1 && !short {
+			_, ok = im.get(uint16(pos), 2+hdr[1]) // a common block is read whole: start the next read at it
+		}
 		if !ok {
-			if hdr, err = readAhead(ctx, rd, im, uint16(pos)); err != nil {
+			if hdr, err = readAhead(ctx, rd, im, uint16(pos), &short); err != nil {
 				return nil, nil, fmt.Errorf("model header at %d: %w", pos, err)
 			}
 		}
@@ -140,12 +144,16 @@ func findMarker(ctx context.Context, rd reader, bases []uint16) (uint16, error) 
 }
 
 // readAhead reads up to 125 registers from pos into im and returns the two
-// at pos; when the long read is refused (it runs past the device's last
-// register), only the header is read.
-func readAhead(ctx context.Context, rd reader, im image, pos uint16) ([]uint16, error) {
+// at pos. When the long read is refused (it runs past the device's last
+// register), the header is read alone, and so are the next ones (short).
+func readAhead(ctx context.Context, rd reader, im image, pos uint16, short *bool) ([]uint16, error) {
 	n := uint16(min(maxRead, 0x10000-int(pos)))
+	if *short {
+		n = 2
+	}
 	regs, err := rd(ctx, pos, n)
 	if err != nil && isException(err) && n > 2 {
+		*short = true
 		regs, err = rd(ctx, pos, 2)
 	}
 	if err != nil {

@@ -1,6 +1,6 @@
 package sunspec
 
-//go:generate go run ./internal/gen -models ../../../shared/data/sunspec-models
+//go:generate go run ./internal/gen
 
 // Type is a SunSpec point type.
 type Type uint8

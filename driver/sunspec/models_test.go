@@ -8,9 +8,13 @@ import (
 	"testing"
 )
 
-// officialDir finds ../shared/data/sunspec-models beside the repository
-// (or beside a folder above it, for a git worktree); "" when absent.
+// officialDir finds the official SunSpec model definitions: the folder
+// named by $GRIDBOX_SUNSPEC_MODELS, else shared/data/sunspec-models beside
+// the repository or beside a folder above it (a git worktree); "" when absent.
 func officialDir() string {
+	if dir := os.Getenv("GRIDBOX_SUNSPEC_MODELS"); dir != "" {
+		return dir
+	}
 	up := []string{"..", ".."}
 	for range 3 {
 		up = append(up, "..")
@@ -44,7 +48,7 @@ type officialGroup struct {
 func TestModelTablesMatchOfficialDefinitions(t *testing.T) {
 	dir := officialDir()
 	if dir == "" {
-		t.Skip("official SunSpec models not found beside the repository (../shared/data/sunspec-models)")
+		t.Skip("official SunSpec models not found (shared/data/sunspec-models beside the repository, or $GRIDBOX_SUNSPEC_MODELS)")
 	}
 	for _, m := range Models() {
 		t.Run(fmt.Sprint(m.ID), func(t *testing.T) {

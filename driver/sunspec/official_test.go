@@ -9,10 +9,13 @@ import (
 	"testing"
 )
 
-// modelsDir is where the official SunSpec model definitions are beside the
-// repository (../shared/data/sunspec-models from its root, or from a folder
-// above it for a git worktree); "" when absent.
+// modelsDir finds the official SunSpec model definitions: the folder
+// named by $GRIDBOX_SUNSPEC_MODELS, else shared/data/sunspec-models beside
+// the repository or beside a folder above it (a git worktree); "" when absent.
 func modelsDir() string {
+	if dir := os.Getenv("GRIDBOX_SUNSPEC_MODELS"); dir != "" {
+		return dir
+	}
 	up := []string{"..", ".."}
 	for range 3 {
 		up = append(up, "..")

@@ -1,8 +1,9 @@
 // Command gen writes the SunSpec model tables of package sunspec from the
 // official model definitions (JSON). The tables are checked in; run it only
-// to add a model:
+// to add a model (from driver/sunspec, with the definitions in
+// shared/data/sunspec-models beside the repository):
 //
-//	go run ./internal/gen -models ../../../shared/data/sunspec-models
+//	go generate
 package main
 
 import (
@@ -49,7 +50,7 @@ type jgroup struct {
 }
 
 func main() {
-	dir := flag.String("models", "", "folder of model_<id>.json")
+	dir := flag.String("models", filepath.Join("..", "..", "..", "shared", "data", "sunspec-models"), "folder of model_<id>.json")
 	out := flag.String("out", ".", "output folder")
 	flag.Parse()
 	for _, f := range files {
