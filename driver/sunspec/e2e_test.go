@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -215,4 +216,49 @@ func subscribe(t *testing.T, broker, filter string) *mqttWatch {
 	}
 	t.Cleanup(func() { c.Disconnect(100) })
 	return w
+}
+
+// TestFroniusLimitOverREST: the documented Fronius GEN24 configuration
+// against the GEN24-layout simulator: a REST write of 50 % reaches
+// 40242 = 5000 and 40246 = 1 (mbpoll reads them), a write above 100 % is
+// refused by the limits and never reaches the device, and the meter is a
+// device of its own.
+func TestFroniusLimitOverREST(t *testing.T) {
+	s := startSim(t, "sunspec-float")
+	gw := startGateway(t, fmt.Sprintf(`site: test
+http: {listen: "127.0.0.1:0", auth: none}
+mqtt: {broker: embedded, listen: "127.0.0.1:0"}
+store: {path: %q, flush_interval: 100ms}
+devices:
+  - {id: fronius, driver: sunspec, url: "tcp://%s", base: 40000, interval: 300ms, write_gap: 0s}
+`, t.TempDir(), s.Addr()))
+	base := "http://" + gw.HTTPAddr() + "/api/v1/datapoints/"
+	testenv.Eventually(t, 20*time.Second, "fronius/w_max_lim_pct and the meter", func() bool {
+		v := apiValues(t, base[:len(base)-1])
+		return v["fronius/w_max_lim_pct"] == 100.0 && v["fronius_2/ac_power"] == 1234.5
+	})
+	put := func(body string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPut, base+"fronius/w_max_lim_pct/value", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	if code, body := put(`{"value": 50}`); code != http.StatusOK || !strings.Contains(body, "50") {
+		t.Fatalf("PUT 50: %d %s", code, body)
+	}
+	if regs := mbpollRegs(t, s.Addr(), 40242, 5); regs[0] != 5000 || regs[4] != 1 {
+		t.Fatalf("40242..40246 = %v, want 5000 … 1", regs)
+	}
+	if code, body := put(`{"value": 120}`); code == http.StatusOK || !strings.Contains(body, "above max 100") {
+		t.Fatalf("PUT 120: %d %s", code, body)
+	}
+	if regs := mbpollRegs(t, s.Addr(), 40242, 1); regs[0] != 5000 {
+		t.Fatalf("after the refused write 40242 = %v", regs)
+	}
 }
