@@ -33,6 +33,8 @@ type Device struct {
 	registered map[string]*logical // further logical devices this device added to the catalog
 	stale      bool                // check and rediscover before the next poll
 	reads      int                 // reads of the last discovery
+	skipped    error               // units without a chain at the last discovery
+	discovered time.Time           // when the last discovery ended
 }
 
 func newDevice(cfg *Config, c *conn, cat driver.Catalog, log *slog.Logger) *Device {
@@ -58,6 +60,9 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 	}
 }
 
+// retrySkipped is how often a discovery retries units that had no chain.
+const retrySkipped = time.Minute
+
 // errLayout means the chain is not where discovery found it.
 var errLayout = errors.New("model chain changed")
 
@@ -68,6 +73,9 @@ func (d *Device) cycle(ctx context.Context, out driver.Sink) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for attempt := 0; attempt < 2; attempt++ {
+		if d.skipped != nil && time.Since(d.discovered) > retrySkipped {
+			d.stale = true
+		}
 		if d.layouts == nil || d.stale {
 			if err := d.discover(ctx); err != nil {
 				d.offline(ctx, out, fmt.Errorf("discovery: %w", err))
@@ -159,6 +167,7 @@ func (d *Device) discover(ctx context.Context) error {
 	d.gen = 0
 	reads := 0
 	var layouts []*Layout
+	var skipped []error
 	ims := map[uint8]image{}
 	for _, u := range d.cfg.unitIDs() {
 		rd := d.reader(u)
@@ -167,17 +176,27 @@ func (d *Device) discover(ctx context.Context) error {
 			return rd(ctx, addr, n)
 		}
 		l, im, err := discover(ctx, counted, u, d.bases(u))
-		if err != nil {
-			return fmt.Errorf("unit %d: %w", u, err)
+		if err == nil {
+			err = fillCommon(ctx, counted, l, im)
 		}
-		if err := fillCommon(ctx, counted, l, im); err != nil {
+		if err != nil && (errors.Is(err, errNoMarker) || isException(err)) {
+			// The unit answers but holds no SunSpec chain (a meter that is
+			// not installed): the other units are read, this one is retried.
+			skipped = append(skipped, fmt.Errorf("unit %d skipped: %w", u, err))
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("unit %d: %w", u, err)
 		}
 		d.log.Info("sunspec chain discovered", "url", d.conn.url, "layout", l.String())
 		layouts = append(layouts, l)
 		ims[u] = im
 	}
+	if len(layouts) == 0 {
+		return errors.Join(skipped...)
+	}
 	d.layouts, d.im, d.stale, d.reads = layouts, ims, false, reads
+	d.skipped, d.discovered = errors.Join(skipped...), time.Now()
 	d.plans = make([][]window, len(layouts))
 	for i, l := range layouts {
 		d.plans[i] = l.plan()
@@ -254,6 +273,9 @@ func (d *Device) poll(ctx context.Context) ([]model.Value, []model.DeviceState, 
 				q = model.Bad
 			}
 			vals = append(vals, model.Value{Device: lg.id, Name: dp.Name, Value: v, Time: now, Quality: q})
+		}
+		if lg == d.logical[0] && d.skipped != nil {
+			errs = append(errs, d.skipped)
 		}
 		if len(errs) > 0 {
 			st.Error = errors.Join(errs...).Error()

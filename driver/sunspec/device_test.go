@@ -131,3 +131,21 @@ func TestNoMarker(t *testing.T) {
 		return strings.Contains(rec.state("sma").Error, "no SunSpec marker at 40000")
 	})
 }
+
+// TestMissingUnitIsSkipped: with units [1, 7] and nothing at unit 7 (the
+// simulator answers exception 0x0B), unit 1 is read and the state names
+// the skipped unit.
+func TestMissingUnitIsSkipped(t *testing.T) {
+	s := startSim(t, "sunspec-int")
+	rec := newRecorder()
+	cfg := testConfig("inv", s.Addr())
+	cfg.Units = []int{1, 7}
+	runDevice(t, cfg, rec)
+	if v := waitValue(t, rec, "inv_2/ac_power"); v.Value != -1500.0 {
+		t.Fatalf("meter %v", v.Value)
+	}
+	testenv.Eventually(t, 10*time.Second, "skipped unit in the state", func() bool {
+		st := rec.state("inv")
+		return st.Online && strings.Contains(st.Error, "unit 7 skipped")
+	})
+}

@@ -116,10 +116,15 @@ func (d *Device) write(ctx context.Context, id, name string, v any) (any, error)
 // readModel reads the whole model of dp (header included) and checks its id.
 func (d *Device) readModel(ctx context.Context, dp *dpoint) (image, error) {
 	in := dp.inst
-	regs, err := d.reader(dp.unit)(ctx, in.Addr, min(2+in.Len, maxRead))
+	rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.D())
+	defer cancel()
+	regs, gen, err := d.conn.read(rctx, dp.unit, d.m, in.Addr, min(2+in.Len, maxRead))
 	if err != nil {
 		d.stale = true
 		return nil, fmt.Errorf("%s/%s: %w", dp.Device, dp.Name, err)
+	}
+	if gen != d.gen {
+		d.stale = true // reconnected: the next poll rediscovers; the model id is checked here
 	}
 	if regs[0] != in.ID {
 		d.stale = true
