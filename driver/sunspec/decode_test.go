@@ -85,11 +85,11 @@ func TestNames(t *testing.T) {
 		"StorCtl_Mod": "stor_ctl_mod", "W": "ac_power", "PhVphA": "voltage_l1", "TotWhImp": "energy_import",
 		"SN": "serial_number", "Evt1": "evt1", "DERTyp": "der_typ",
 	} {
-		if got := pointName(103, in); got != want {
+		if got := commonNames().pointName(103, in); got != want {
 			t.Errorf("pointName(%s) = %s, want %s", in, got, want)
 		}
 	}
-	if got := pointName(802, "W"); got != "power" {
+	if got := commonNames().pointName(802, "W"); got != "power" {
 		t.Errorf("802 W = %s", got)
 	}
 }

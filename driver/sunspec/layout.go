@@ -7,8 +7,11 @@ import (
 	"strings"
 )
 
-// Marker is "SunS", the two registers before a SunSpec model chain.
-var marker = [2]uint16{0x5375, 0x6E53}
+// markerHi and markerLo are "SunS", the two registers before a SunSpec model chain.
+const (
+	markerHi = 0x5375
+	markerLo = 0x6E53
+)
 
 // DefaultBases are the marker addresses tried in order: 40000, 50000 and 0,
 // then the off-by-one variants of devices that count registers from 1.
@@ -132,7 +135,7 @@ func findMarker(ctx context.Context, rd reader, bases []uint16) (uint16, error) 
 		switch {
 		case err != nil && !isException(err):
 			return 0, err
-		case err == nil && len(regs) == 2 && regs[0] == marker[0] && regs[1] == marker[1]:
+		case err == nil && len(regs) == 2 && regs[0] == markerHi && regs[1] == markerLo:
 			return b, nil
 		case err == nil:
 			tried = append(tried, fmt.Sprintf("%d: %04X %04X", b, regs[0], regs[1]))

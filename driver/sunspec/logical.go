@@ -55,8 +55,9 @@ func buildLogical(base string, layouts []*Layout) []*logical {
 			cur.models = append(cur.models, in)
 		}
 	}
+	names := commonNames()
 	for _, lg := range out {
-		lg.name()
+		lg.name(names)
 	}
 	return out
 }
@@ -66,7 +67,7 @@ func buildLogical(base string, layouts []*Layout) []*logical {
 // (meter_, battery_, mppt_); MPPT modules are always mppt1_, mppt2_, ….
 // A name taken by an earlier model gets "_<model id>" appended; a role goes
 // to the first point that has it.
-func (lg *logical) name() {
+func (lg *logical) name(names namer) {
 	families := map[Family]bool{}
 	for _, in := range lg.models {
 		if f := familyOf(in.ID); f != Common {
@@ -84,24 +85,24 @@ func (lg *logical) name() {
 		}
 		for _, p := range in.def.Points {
 			if p.Offset+p.Size <= in.Len+2 {
-				lg.add(in, p, -1, prefix, roles)
+				lg.add(names, in, p, -1, prefix, roles)
 			}
 		}
 		for k := range in.repeats() {
 			for _, p := range in.def.Repeat.Points {
-				lg.add(in, p, k, fmt.Sprintf("mppt%d_", k+1), roles)
+				lg.add(names, in, p, k, fmt.Sprintf("mppt%d_", k+1), roles)
 			}
 		}
 	}
 }
 
 // add appends one point (k: the repeated block, -1 for the fixed part).
-func (lg *logical) add(in instance, p Point, k int, prefix string, roles map[string]bool) {
+func (lg *logical) add(names namer, in instance, p Point, k int, prefix string, roles map[string]bool) {
 	if p.Type == SunSSF || p.Type == Pad || (p.Name == "ID" && k < 0) || p.Name == "L" {
 		return
 	}
 	f := familyOf(in.ID)
-	name := prefix + pointName(in.ID, p.Name)
+	name := prefix + names.pointName(in.ID, p.Name)
 	if _, dup := lg.byName[name]; dup {
 		name += "_" + strconv.Itoa(int(in.ID))
 	}

@@ -28,16 +28,14 @@ const (
 	Count
 )
 
-// typeNames are the types as the model definitions spell them.
-var typeNames = [...]string{Int16: "int16", Uint16: "uint16", Acc16: "acc16", Int32: "int32", Uint32: "uint32",
-	Acc32: "acc32", Int64: "int64", Uint64: "uint64", Acc64: "acc64", Float32: "float32", Float64: "float64",
-	Enum16: "enum16", Enum32: "enum32", Bitfield16: "bitfield16", Bitfield32: "bitfield32", SunSSF: "sunssf",
-	String: "string", Pad: "pad", Count: "count"}
-
-// String returns the type's name in the model definitions.
+// String returns the type's name as the model definitions spell it.
 func (t Type) String() string {
-	if int(t) < len(typeNames) && typeNames[t] != "" {
-		return typeNames[t]
+	names := [...]string{Int16: "int16", Uint16: "uint16", Acc16: "acc16", Int32: "int32", Uint32: "uint32",
+		Acc32: "acc32", Int64: "int64", Uint64: "uint64", Acc64: "acc64", Float32: "float32", Float64: "float64",
+		Enum16: "enum16", Enum32: "enum32", Bitfield16: "bitfield16", Bitfield32: "bitfield32", SunSSF: "sunssf",
+		String: "string", Pad: "pad", Count: "count"}
+	if int(t) < len(names) && names[t] != "" {
+		return names[t]
 	}
 	return "unknown"
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gridbox/gridbox/internal/testenv"
 )
 
 // officialDir finds the official SunSpec model definitions: the folder
@@ -48,7 +50,7 @@ type officialGroup struct {
 func TestModelTablesMatchOfficialDefinitions(t *testing.T) {
 	dir := officialDir()
 	if dir == "" {
-		t.Skip("official SunSpec models not found (shared/data/sunspec-models beside the repository, or $GRIDBOX_SUNSPEC_MODELS)")
+		testenv.Missing(t, "official SunSpec models (shared/data/sunspec-models beside the repository, or $GRIDBOX_SUNSPEC_MODELS)")
 	}
 	for _, m := range Models() {
 		t.Run(fmt.Sprint(m.ID), func(t *testing.T) {
@@ -124,9 +126,9 @@ func comparePoints(t *testing.T, prefix string, got, want []Point) {
 }
 
 func typeOf(t *testing.T, s string) Type {
-	for i, n := range typeNames {
-		if n == s {
-			return Type(i)
+	for ty := Int16; ty <= Count; ty++ {
+		if ty.String() == s {
+			return ty
 		}
 	}
 	t.Errorf("type %q unknown to the tables", s)

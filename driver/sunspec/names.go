@@ -7,42 +7,49 @@ import (
 	"github.com/gridbox/gridbox/model"
 )
 
-// commonNames are gridbox's names for SunSpec points whose meaning is one
-// of the SPEC's datapoint names, the same in every model family.
-var commonNames = map[string]string{
-	"Mn": "manufacturer", "Md": "model", "Opt": "options", "Vr": "version", "SN": "serial_number", "DA": "device_address",
-	"W": "ac_power", "VA": "apparent_power", "VAr": "reactive_power", "VAR": "reactive_power", "Var": "reactive_power",
-	"PF": "power_factor", "Hz": "frequency", "A": "current",
-	"AphA": "current_l1", "AphB": "current_l2", "AphC": "current_l3", "AL1": "current_l1", "AL2": "current_l2", "AL3": "current_l3",
-	"PhVphA": "voltage_l1", "PhVphB": "voltage_l2", "PhVphC": "voltage_l3", "VL1": "voltage_l1", "VL2": "voltage_l2", "VL3": "voltage_l3",
-	"PPVphAB": "voltage_l1_l2", "PPVphBC": "voltage_l2_l3", "PPVphCA": "voltage_l3_l1",
-	"PhVphAB": "voltage_l1_l2", "PhVphBC": "voltage_l2_l3", "PhVphCA": "voltage_l3_l1",
-	"VL1L2": "voltage_l1_l2", "VL2L3": "voltage_l2_l3", "VL3L1": "voltage_l3_l1",
-	"PhV": "voltage", "LNV": "voltage", "PPV": "voltage_ll", "LLV": "voltage_ll",
-	"PFL1": "power_factor_l1", "PFL2": "power_factor_l2", "PFL3": "power_factor_l3",
-	"VAL1": "apparent_power_l1", "VAL2": "apparent_power_l2", "VAL3": "apparent_power_l3",
-	"VarL1": "reactive_power_l1", "VarL2": "reactive_power_l2", "VarL3": "reactive_power_l3",
-	"WphA": "ac_power_l1", "WphB": "ac_power_l2", "WphC": "ac_power_l3", "WL1": "ac_power_l1", "WL2": "ac_power_l2", "WL3": "ac_power_l3",
-	"WH": "energy_total", "TotWhInj": "energy_total", "TotWhImp": "energy_import", "TotWhExp": "energy_export",
-	"DCA": "dc_current", "DCV": "dc_voltage", "DCW": "dc_power", "DCWH": "energy_total",
-	"TmpCab": "temperature", "Tmp": "temperature",
-	"St": "status", "DCSt": "status", "Sta": "status", "State": "status",
-	"SoC": "soc", "ChaState": "soc", "SoH": "soh",
+// commonNames returns gridbox's names for SunSpec points whose meaning is
+// one of the SPEC's datapoint names, the same in every model family.
+func commonNames() namer {
+	return namer{
+		"Mn": "manufacturer", "Md": "model", "Opt": "options", "Vr": "version", "SN": "serial_number", "DA": "device_address",
+		"W": "ac_power", "VA": "apparent_power", "VAr": "reactive_power", "VAR": "reactive_power", "Var": "reactive_power",
+		"PF": "power_factor", "Hz": "frequency", "A": "current",
+		"AphA": "current_l1", "AphB": "current_l2", "AphC": "current_l3", "AL1": "current_l1", "AL2": "current_l2", "AL3": "current_l3",
+		"PhVphA": "voltage_l1", "PhVphB": "voltage_l2", "PhVphC": "voltage_l3", "VL1": "voltage_l1", "VL2": "voltage_l2", "VL3": "voltage_l3",
+		"PPVphAB": "voltage_l1_l2", "PPVphBC": "voltage_l2_l3", "PPVphCA": "voltage_l3_l1",
+		"PhVphAB": "voltage_l1_l2", "PhVphBC": "voltage_l2_l3", "PhVphCA": "voltage_l3_l1",
+		"VL1L2": "voltage_l1_l2", "VL2L3": "voltage_l2_l3", "VL3L1": "voltage_l3_l1",
+		"PhV": "voltage", "LNV": "voltage", "PPV": "voltage_ll", "LLV": "voltage_ll",
+		"PFL1": "power_factor_l1", "PFL2": "power_factor_l2", "PFL3": "power_factor_l3",
+		"VAL1": "apparent_power_l1", "VAL2": "apparent_power_l2", "VAL3": "apparent_power_l3",
+		"VarL1": "reactive_power_l1", "VarL2": "reactive_power_l2", "VarL3": "reactive_power_l3",
+		"WphA": "ac_power_l1", "WphB": "ac_power_l2", "WphC": "ac_power_l3", "WL1": "ac_power_l1", "WL2": "ac_power_l2", "WL3": "ac_power_l3",
+		"WH": "energy_total", "TotWhInj": "energy_total", "TotWhImp": "energy_import", "TotWhExp": "energy_export",
+		"DCA": "dc_current", "DCV": "dc_voltage", "DCW": "dc_power", "DCWH": "energy_total",
+		"TmpCab": "temperature", "Tmp": "temperature",
+		"St": "status", "DCSt": "status", "Sta": "status", "State": "status",
+		"SoC": "soc", "ChaState": "soc", "SoH": "soh",
+	}
 }
 
-// batteryNames are the battery model's (802) names where they differ.
-var batteryNames = map[string]string{"W": "power", "V": "voltage", "A": "current"}
+// namer maps SunSpec point names to datapoint names.
+type namer map[string]string
 
 // pointName is gridbox's name of a point of model id, without a prefix:
 // the SPEC's name where the meaning is one of them, else the SunSpec name
 // in snake_case (WMaxLimPct → w_max_lim_pct, PFWInj.PF → pfw_inj_pf).
-func pointName(id uint16, name string) string {
-	if id == 802 {
-		if n, ok := batteryNames[name]; ok {
-			return n
+func (nm namer) pointName(id uint16, name string) string {
+	if id == 802 { // the battery model's names where they differ
+		switch name {
+		case "W":
+			return "power"
+		case "V":
+			return "voltage"
+		case "A":
+			return "current"
 		}
 	}
-	if n, ok := commonNames[name]; ok {
+	if n, ok := nm[name]; ok {
 		return n
 	}
 	parts := strings.Split(name, ".")

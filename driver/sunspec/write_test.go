@@ -75,6 +75,18 @@ func TestDERPowerLimitAndStorage(t *testing.T) {
 	rec := newRecorder()
 	dev := runDevice(t, testConfig("der", s.Addr()), rec)
 	waitValue(t, rec, "der/w_max_lim_pct")
+	// The marker is at 40001 (off by one); the 7xx and 802 models decode.
+	for key, want := range map[string]any{"der/ac_power": 5000.0, "der/battery_power": 2000.0, "der/battery_soc": 79.5,
+		"der/frequency": 50.0, "der/voltage": 230.0, "der/energy_total": 7654321.0, "der/serial_number": "DER0001"} {
+		if v := waitValue(t, rec, key); v.Value != want {
+			t.Errorf("%s = %v, want %v", key, v.Value, want)
+		}
+	}
+	for key, role := range map[string]string{"der/ac_power": "pv_power", "der/battery_power": "battery_power", "der/battery_soc": "battery_soc"} {
+		if p, _ := rec.point(key); p.Role != role {
+			t.Errorf("%s role %q, want %s", key, p.Role, role)
+		}
+	}
 	if got, err := dev.Write(context.Background(), "w_max_lim_pct", 60.0); err != nil || got != 60.0 {
 		t.Fatalf("write 704: %v, %v", got, err)
 	}
