@@ -78,6 +78,7 @@ func (d *Device) cycle(ctx context.Context, out driver.Sink) {
 		}
 		if d.layouts == nil || d.stale {
 			if err := d.discover(ctx); err != nil {
+				d.m.error("discovery")
 				d.offline(ctx, out, fmt.Errorf("discovery: %w", err))
 				return
 			}

@@ -84,7 +84,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "gridbox_sunspec_requests_total", Help: "SunSpec Modbus requests sent, by device.",
 		}, []string{"device"})),
 		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gridbox_sunspec_errors_total", Help: "SunSpec errors by device and kind (timeout, exception, io, decode, layout).",
+			Name: "gridbox_sunspec_errors_total", Help: "SunSpec errors by device and kind (timeout, exception, io, decode, layout, discovery).",
 		}, []string{"device", "kind"})),
 		discoveries: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_sunspec_discoveries_total", Help: "SunSpec model chain discoveries, by device.",

@@ -136,6 +136,13 @@ devices:
 	} {
 		testenv.Eventually(t, 20*time.Second, topic+" "+val, func() bool { return strings.Contains(w.get(topic), val) })
 	}
+	metrics := "http://" + gw.HTTPAddr() + "/metrics"
+	if n := testenv.Metric(t, metrics, `gridbox_sunspec_discoveries_total{device="pv"}`); n < 1 {
+		t.Errorf("discoveries_total = %v", n)
+	}
+	if n := testenv.Metric(t, metrics, `gridbox_sunspec_requests_total{device="pv"}`); n < 5 {
+		t.Errorf("requests_total = %v", n)
+	}
 }
 
 // startGateway runs a gateway from YAML until the test ends.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gridbox/gridbox/internal/testenv"
 	"github.com/gridbox/gridbox/model"
@@ -90,7 +91,7 @@ func TestDERPowerLimitAndStorage(t *testing.T) {
 	if got, err := dev.Write(context.Background(), "w_max_lim_pct", 60.0); err != nil || got != 60.0 {
 		t.Fatalf("write 704: %v, %v", got, err)
 	}
-	testenv.Eventually(t, 10e9, "enable read by the next poll", func() bool {
+	testenv.Eventually(t, 10*time.Second, "enable read by the next poll", func() bool {
 		v, _ := rec.value("der/w_max_lim_pct_ena")
 		return v.Value == 1.0
 	})
