@@ -21,6 +21,8 @@ type Config struct {
 	Base        *int            `yaml:"base"`      // the address of the "SunS" marker; nil: discover
 	Interval    config.Duration `yaml:"interval"`  // poll interval
 	Timeout     config.Duration `yaml:"timeout"`   // per request
+	Retries     int             `yaml:"retries"`   // retries of a read that failed with an I/O error or timeout
+	Backoff     config.Duration `yaml:"backoff"`   // first retry delay, doubling, capped at interval
 	MinWriteGap config.Duration `yaml:"write_gap"` // minimum time between two writes to one datapoint
 }
 
@@ -28,6 +30,8 @@ type Config struct {
 const (
 	DefaultInterval = 5 * time.Second
 	DefaultTimeout  = time.Second
+	DefaultRetries  = 2
+	DefaultBackoff  = 500 * time.Millisecond
 	DefaultWriteGap = time.Second
 )
 
@@ -36,6 +40,8 @@ func NewConfig() *Config {
 	return &Config{
 		Interval:    config.Duration(DefaultInterval),
 		Timeout:     config.Duration(DefaultTimeout),
+		Retries:     DefaultRetries,
+		Backoff:     config.Duration(DefaultBackoff),
 		MinWriteGap: config.Duration(DefaultWriteGap),
 	}
 }
@@ -77,6 +83,12 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.Timeout <= 0 {
 		add("timeout", "%s: must be positive", c.Timeout.D())
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		add("retries", "%d is out of 0..10", c.Retries)
+	}
+	if c.Backoff < 0 {
+		add("backoff", "%s: must not be negative", c.Backoff.D())
 	}
 	if c.MinWriteGap < 0 {
 		add("write_gap", "%s: must not be negative", c.MinWriteGap.D())

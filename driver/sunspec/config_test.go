@@ -69,7 +69,7 @@ func TestConfigErrors(t *testing.T) {
   - {id: b, driver: sunspec, url: "http://h"}
   - {id: c, driver: sunspec}
   - {id: d, driver: sunspec, url: "tcp://h", registers: []}
-  - {id: e, driver: sunspec, url: "tcp://h:99999"}
+  - {id: e, driver: sunspec, url: "tcp://h:99999", retries: 11, backoff: -1s, write_gap: -1s}
 `)
 	want := [][]string{
 		{"units: set unit or units, not both", "units[1]: unit 2 is listed twice", "units[2]: 300 is out of 0..255",
@@ -77,7 +77,7 @@ func TestConfigErrors(t *testing.T) {
 		{`url: "http://h": unsupported scheme "http"`},
 		{"url: missing"},
 		{"registers"},
-		{"port of 1..65535"},
+		{"port of 1..65535", "retries: 11 is out of 0..10", "backoff: -1s: must not be negative", "write_gap: -1s: must not be negative"},
 	}
 	for i, w := range want {
 		got := config.Errors(devs[i]).Error()

@@ -35,6 +35,7 @@ type Device struct {
 	reads      int                 // reads of the last discovery
 	skipped    error               // units without a chain at the last discovery
 	discovered time.Time           // when the last discovery ended
+	down       bool                // the last cycle failed (transitions are logged once)
 }
 
 func newDevice(cfg *Config, c *conn, cat driver.Catalog, log *slog.Logger) *Device {
@@ -96,6 +97,10 @@ func (d *Device) cycle(ctx context.Context, out driver.Sink) {
 			d.offline(ctx, out, err)
 			return
 		}
+		if d.down {
+			d.log.Info("sunspec device online", "url", d.conn.url)
+		}
+		d.down = false
 		out.Publish(vals...)
 		for _, st := range state {
 			errs := uint64(0)
@@ -118,7 +123,10 @@ func (d *Device) offline(ctx context.Context, out driver.Sink, err error) {
 		out.MarkStale(id, now)
 		out.SetState(model.DeviceState{Device: id, Driver: "sunspec", Online: false, Error: err.Error()}, 1, 1)
 	}
-	d.log.Warn("sunspec device offline", "url", d.conn.url, "err", err)
+	if !d.down {
+		d.log.Warn("sunspec device offline", "url", d.conn.url, "err", err)
+	}
+	d.down = true
 }
 
 // ids are the configured id and the logical devices added to the catalog.
@@ -131,12 +139,11 @@ func (d *Device) ids() []string {
 	return ids
 }
 
-// reader returns a reader of unit that notes connection reopenings.
+// reader returns a reader of unit that retries I/O errors and notes
+// connection reopenings.
 func (d *Device) reader(unit uint8) reader {
 	return func(ctx context.Context, addr, n uint16) ([]uint16, error) {
-		rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.D())
-		defer cancel()
-		regs, gen, err := d.conn.read(rctx, unit, d.m, addr, n)
+		regs, gen, err := d.readRetry(ctx, unit, addr, n)
 		if err == nil && gen != d.gen {
 			d.gen = gen
 			if d.layouts != nil && !d.stale {
@@ -144,6 +151,29 @@ func (d *Device) reader(unit uint8) reader {
 			}
 		}
 		return regs, err
+	}
+}
+
+// readRetry reads with the configured retries: an I/O error or timeout is
+// retried after the backoff (doubling, capped at the interval); an
+// exception is an answer and is not.
+func (d *Device) readRetry(ctx context.Context, unit uint8, addr, n uint16) ([]uint16, uint64, error) {
+	wait := d.cfg.Backoff.D()
+	for attempt := 0; ; attempt++ {
+		rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.D())
+		regs, gen, err := d.conn.read(rctx, unit, d.m, addr, n)
+		cancel()
+		if err == nil || isException(err) || attempt >= d.cfg.Retries || ctx.Err() != nil {
+			return regs, gen, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, gen, err
+		case <-t.C:
+		}
+		wait = min(2*wait, d.cfg.Interval.D())
 	}
 }
 

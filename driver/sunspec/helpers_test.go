@@ -145,6 +145,7 @@ func testConfig(id, addr string) *sunspec.Config {
 	c := sunspec.NewConfig()
 	c.ID, c.Driver, c.URL = id, "sunspec", "tcp://"+addr
 	c.Interval = 50_000_000
+	c.Backoff = 10_000_000
 	return c
 }
 

@@ -54,7 +54,7 @@ func (oneShot) ReadOnce(ctx context.Context, req driver.ReadRequest) (iter.Seq[d
 		unit = t.unit
 	}
 	cfg := NewConfig()
-	cfg.ID, cfg.URL, cfg.Unit = oneShotID, req.URL, &unit
+	cfg.ID, cfg.URL, cfg.Unit, cfg.Retries = oneShotID, req.URL, &unit, 0
 	if req.Timeout > 0 {
 		cfg.Timeout = config.Duration(req.Timeout)
 	}
