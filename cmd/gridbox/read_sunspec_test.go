@@ -23,7 +23,7 @@ func TestReadSunSpec(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %s", code, errs)
 	}
-	for _, want := range []string{`model 103                        [40070] L=50  = "inverter_three_phase"`,
+	for _, want := range []string{`unit 1 marker                    [40000] 0x5375 0x6E53  = "SunS"`, `model 103                        [40070] L=50  = "inverter_three_phase"`,
 		`model 203                        [40320] L=105  = "ac_meter_abcn"`,
 		"device/ac_power                  [40084] 0x01A4  = 4200 W", "device_2/ac_power", "device/reactive_power",
 		`device/serial_number`, `= "INT0001"`} {
@@ -51,11 +51,11 @@ func TestReadSunSpec(t *testing.T) {
 		got[r.Name] = r.Value
 	}
 	if doc.Driver != "sunspec" || got["device/ac_power"] != 4200.0 || got["device_2/ac_power"] != -1500.0 ||
-		got["device_2/serial_number"] != "MTR0001" || got["model 160"] != "mppt" || len(doc.Readings) != 11 {
+		got["device_2/serial_number"] != "MTR0001" || got["model 160"] != "mppt" || len(doc.Readings) != 12 {
 		t.Errorf("--json readings %v", got)
 	}
 	code, _, errs = runCmd("read", "--driver", "sunspec", url, "no_such_point")
-	if code != exitRuntime || !strings.Contains(errs, "1 of 9 reads failed") {
+	if code != exitRuntime || !strings.Contains(errs, "1 of 10 reads failed") {
 		t.Errorf("unknown point: exit %d, stderr %s", code, errs)
 	}
 }

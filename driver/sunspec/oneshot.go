@@ -16,7 +16,7 @@ import (
 // help text of `gridbox read`.
 const SpecSyntax = `  URL   tcp://host:port[?unit=N], rtuovertcp://host:port (SunSpec marker found at 40000, 50000, 0, ±1)
   SPEC  datapoint names to print (default: every one), like ac_power or device_2/ac_power;
-        the models found are printed first as "model ID  [ADDRESS] L=LENGTH = NAME"`
+        the marker and the models found are printed first: "model ID  [ADDRESS] L=LENGTH = NAME"`
 
 // oneShotID is the id of the first logical device in one-shot reads.
 const oneShotID = "device"
@@ -75,6 +75,10 @@ func readOnce(ctx context.Context, d *Device, specs []string, yield func(driver.
 		return
 	}
 	for _, l := range d.layouts {
+		base := driver.Reading{Name: fmt.Sprintf("unit %d marker", l.Unit), Raw: fmt.Sprintf("[%d] 0x%04X 0x%04X", l.Base, markerHi, markerLo), Value: "SunS"}
+		if !yield(base) {
+			return
+		}
 		for _, m := range l.Models {
 			r := driver.Reading{Name: fmt.Sprintf("model %d", m.ID), Raw: fmt.Sprintf("[%d] L=%d", m.Addr, m.Len), Value: "(not decoded)"}
 			if m.def != nil {
