@@ -185,8 +185,8 @@ func (dp *dpoint) value(im image) (any, error) {
 	return v, nil
 }
 
-// sameLayout reports whether two sets of logical devices have the same
-// devices and datapoints (a rediscovery that changed nothing).
+// samePoints reports whether two logical devices have the same datapoints
+// (a rediscovery that changed nothing for them).
 func samePoints(a, b *logical) bool {
 	if a == nil || b == nil || len(a.points) != len(b.points) {
 		return false

@@ -77,28 +77,10 @@ func (d *Device) write(ctx context.Context, id, name string, v any) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	sf := 0
-	if dp.sfAddr >= 0 {
-		s, _ := im.get(uint16(dp.sfAddr), 1)
-		x, ok := decodeRaw(SunSSF, s).(float64)
-		if !ok {
-			return nil, fmt.Errorf("%s/%s: scale factor %s is not implemented", id, name, dp.p.SF)
-		}
-		sf = int(x)
-	}
-	raw, err := encodeRaw(dp.p.Type, f, sf)
+	lo, regs, err := dp.encode(im, f)
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", id, name, err)
 	}
-	lo, hi := dp.addr, dp.addr+uint16(len(raw))
-	im.put(dp.addr, raw)
-	if dp.ctl.enable != "" {
-		ep := in.def.point(dp.ctl.enable)
-		ea := in.Addr + ep.Offset
-		im.put(ea, []uint16{1})
-		lo, hi = min(lo, ea), max(hi, ea+1)
-	}
-	regs, _ := im.get(lo, hi-lo)
 	wctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.D())
 	defer cancel()
 	if err := d.conn.write(wctx, dp.unit, d.m, lo, regs); err != nil {
@@ -111,6 +93,38 @@ func (d *Device) write(ctx context.Context, id, name string, v any) (any, error)
 	}
 	d.im[dp.unit].put(in.Addr, mustGet(back, in.Addr, 2+in.Len))
 	return dp.value(back)
+}
+
+// encode returns the registers of one write of f to dp, from the first
+// register written: the point at its scale factor in im (the model as just
+// read) and the enable point set to 1, with the registers between them as
+// they are.
+func (dp *dpoint) encode(im image, f float64) (uint16, []uint16, error) {
+	sf := 0
+	if dp.sfAddr >= 0 {
+		s, _ := im.get(uint16(dp.sfAddr), 1)
+		x, ok := decodeRaw(SunSSF, s).(float64)
+		if !ok {
+			return 0, nil, fmt.Errorf("scale factor %s is not implemented", dp.p.SF)
+		}
+		sf = int(x)
+	}
+	raw, err := encodeRaw(dp.p.Type, f, sf)
+	if err != nil {
+		return 0, nil, err
+	}
+	lo, hi := dp.addr, dp.addr+uint16(len(raw))
+	im.put(dp.addr, raw)
+	if dp.ctl.enable != "" {
+		ea := dp.inst.Addr + dp.inst.def.point(dp.ctl.enable).Offset
+		im.put(ea, []uint16{1})
+		lo, hi = min(lo, ea), max(hi, ea+1)
+	}
+	regs, ok := im.get(lo, hi-lo)
+	if !ok {
+		return 0, nil, fmt.Errorf("registers %d..%d were not read", lo, hi-1)
+	}
+	return lo, regs, nil
 }
 
 // readModel reads the whole model of dp (header included) and checks its id.
