@@ -18,12 +18,13 @@ type recorder struct {
 	mu      sync.Mutex
 	vals    map[string]model.Value // by device/name
 	states  map[string]model.DeviceState
+	offline map[string]int // offline states reported, by device
 	points  map[string]model.Datapoint // by device/name
 	writers map[string]driver.Writer
 }
 
 func newRecorder() *recorder {
-	return &recorder{vals: map[string]model.Value{}, states: map[string]model.DeviceState{},
+	return &recorder{vals: map[string]model.Value{}, states: map[string]model.DeviceState{}, offline: map[string]int{},
 		points: map[string]model.Datapoint{}, writers: map[string]driver.Writer{}}
 }
 
@@ -39,6 +40,9 @@ func (r *recorder) SetState(st model.DeviceState, _, _ uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.states[st.Device] = st
+	if !st.Online {
+		r.offline[st.Device]++
+	}
 }
 
 func (r *recorder) MarkStale(string, int64) {}
