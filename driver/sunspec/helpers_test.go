@@ -18,7 +18,7 @@ type recorder struct {
 	mu      sync.Mutex
 	vals    map[string]model.Value // by device/name
 	states  map[string]model.DeviceState
-	offline map[string]int // offline states reported, by device
+	offline map[string]int             // offline states reported, by device
 	points  map[string]model.Datapoint // by device/name
 	writers map[string]driver.Writer
 }
