@@ -6,6 +6,7 @@ import (
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/sunspec"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
@@ -19,6 +20,7 @@ func builtinDrivers() []driver.Factory {
 	return []driver.Factory{
 		modbus.New().Factory(),
 		knx.New().Factory(),
+		sunspec.New().Factory(),
 	}
 }
 

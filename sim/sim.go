@@ -30,9 +30,10 @@ const (
 	errNoUnit = modbus.ErrGWTargetFailedToRespond
 )
 
-// Names lists the simulators, one per built-in profile, sorted.
+// Names lists the simulators, sorted: one per built-in profile, and the
+// SunSpec devices (sunspec-*), which need no profile.
 func Names() []string {
-	return []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp"}
+	return []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int"}
 }
 
 // newDevice makes the device model of a simulator and its default unit id.
@@ -52,6 +53,12 @@ func newDevice(name string) (device, uint8, error) {
 		return newSMA(), 3, nil
 	case "janitza-umg96rm":
 		return newJanitza(), 1, nil
+	case "sunspec-int":
+		return newSunSpecInt(), 1, nil
+	case "sunspec-float":
+		return newSunSpecFloat(), 1, nil
+	case "sunspec-der":
+		return newSunSpecDER(), 1, nil
 	}
 	return nil, 0, fmt.Errorf("unknown simulator %q (available: %s)", name, strings.Join(Names(), ", "))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/sunspec"
 	"github.com/gridbox/gridbox/profile"
 )
 
@@ -33,6 +34,7 @@ type readDriver struct {
 var readDrivers = []readDriver{
 	{name: "modbus", schemes: []string{"tcp", "udp", "rtu", "rtuovertcp", "rtuoverudp"}, open: modbus.OneShot, syntax: modbus.SpecSyntax},
 	{name: "knx", schemes: []string{"udp"}, open: knx.OneShot, syntax: knx.SpecSyntax},
+	{name: "sunspec", schemes: []string{"tcp", "rtuovertcp"}, open: sunspec.OneShot, syntax: sunspec.SpecSyntax, discovers: true},
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {
