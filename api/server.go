@@ -28,6 +28,7 @@ type Options struct {
 	Gatherer    prometheus.Gatherer   // for /metrics; nil → 404
 	History     model.History         // nil → history answers 503
 	Audit       model.AuditLog        // nil → the audit log answers 503
+	Controls    Controls              // setpoints and schedules; nil → those endpoints answer 404
 }
 
 // Server is the HTTP side of a gateway; serve its Handler with an http.Server.
@@ -89,6 +90,11 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/datapoints/{device}/{name}/history", accessRead, s.handleHistory},
 		{"PUT /api/v1/datapoints/{device}/{name}/value", accessWrite, s.handleWrite},
 		{"GET /api/v1/audit", accessRead, s.handleAudit},
+		{"GET /api/v1/datapoints/{device}/{name}/setpoint", accessRead, s.handleGetItems("setpoint")},
+		{"PUT /api/v1/datapoints/{device}/{name}/setpoint", accessWrite, s.handlePutItems("setpoint")},
+		{"GET /api/v1/datapoints/{device}/{name}/schedule", accessRead, s.handleGetItems("schedule")},
+		{"PUT /api/v1/datapoints/{device}/{name}/schedule", accessWrite, s.handlePutItems("schedule")},
+		{"GET /api/v1/datapoints/{device}/{name}/control", accessRead, s.handleControlState},
 		{"GET /api/v1/stream", accessStream, s.handleStream},
 		{"GET /api/v1/openapi.json", accessOpen, s.handleOpenAPI},
 		{"GET /healthz", accessOpen, s.handleHealth},

@@ -111,7 +111,7 @@ func (p *Publisher) announceSteps() error {
 			}
 		}
 	}
-	return p.tr.subscribe(p.o.Prefix + "/+/+/set")
+	return p.tr.subscribe(p.o.Prefix + "/+/+/+") // …/set, …/setpoint, …/schedule
 }
 
 // flush publishes the buffered values oldest first and returns the newest

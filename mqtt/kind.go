@@ -102,6 +102,9 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 		Broker: cfg.Broker, Prefix: cfg.Prefix, ClientID: cfg.ClientID, Site: env.Site, Version: env.Version,
 		Buffer: cfg.Buffer, QoS: byte(cfg.QoS), CAFile: cfg.CAFile, Log: env.Log, Metrics: env.Metrics,
 	}
+	if env.Controls != nil {
+		o.Controls = env.Controls
+	}
 	in := &instance{addr: cfg.Broker}
 	if cfg.Broker == "embedded" {
 		b, err := broker.Start(broker.Options{

@@ -28,6 +28,13 @@ type Options struct {
 	CAFile   string                // PEM CA certificates to trust for mqtts:// and mqtts5:// instead of the system roots
 	Log      *slog.Logger          // nil discards logs
 	Metrics  prometheus.Registerer // nil: metrics are kept but not registered
+	Controls Controls              // takes <prefix>/<device>/<name>/setpoint and /schedule; nil: answered "not controlled"
+}
+
+// Controls takes the setpoints and schedules of controlled actuators
+// (sink.Controls, implemented by package control).
+type Controls interface {
+	SetItems(device, name, what string, items []byte, ts int64) error
 }
 
 // DefaultBuffer is the number of values kept while the broker is unreachable.

@@ -153,16 +153,21 @@ func TestRingDropsOldest(t *testing.T) {
 
 func TestSetTopic(t *testing.T) {
 	p := &Publisher{o: Options{Prefix: "site/gb"}}
-	for topic, want := range map[string]bool{
-		"site/gb/room/setpoint/set":        true,
-		"site/gb/room/setpoint/set/result": false,
-		"site/gb/room/set":                 false,
-		"gridbox/room/setpoint/set":        false,
-		"site/gb//setpoint/set":            false,
+	for topic, want := range map[string]string{
+		"site/gb/room/setpoint/set":             "set",
+		"site/gb/room/setpoint/setpoint":        "setpoint",
+		"site/gb/room/setpoint/schedule":        "schedule",
+		"site/gb/room/setpoint/set/result":      "",
+		"site/gb/room/setpoint/setpoint/result": "",
+		"site/gb/room/setpoint/value":           "",
+		"site/gb/$meta/room/setpoint":           "",
+		"site/gb/room/set":                      "",
+		"gridbox/room/setpoint/set":             "",
+		"site/gb//setpoint/set":                 "",
 	} {
-		d, n, ok := p.parseSetTopic(topic)
-		if ok != want || ok && (d != "room" || n != "setpoint") {
-			t.Errorf("%s: %q %q %v", topic, d, n, ok)
+		d, n, what, ok := p.parseSetTopic(topic)
+		if ok != (want != "") || ok && (d != "room" || n != "setpoint" || what != want) {
+			t.Errorf("%s: %q %q %q %v", topic, d, n, what, ok)
 		}
 	}
 }

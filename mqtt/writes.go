@@ -15,9 +15,11 @@ import (
 // larger one is refused without being parsed, logged or echoed.
 const maxWritePayload = 64 << 10
 
-// setRequest is one write received on <prefix>/<device>/<name>/set.
+// setRequest is one write received on <prefix>/<device>/<name>/set, or a
+// setpoint or schedule on …/setpoint or …/schedule (what).
 type setRequest struct {
 	device, name string
+	what         string // "set", "setpoint" or "schedule"
 	payload      []byte
 	size         int // of the payload as received
 }
@@ -26,12 +28,12 @@ type setRequest struct {
 // retained message is ignored and counted, anything else is queued for the
 // write workers or, when the queue is full, answered "busy".
 func (p *Publisher) onMessage(m message) {
-	device, name, ok := p.parseSetTopic(m.topic)
+	device, name, what, ok := p.parseSetTopic(m.topic)
 	if !ok {
 		p.log.Debug("ignored message on unexpected topic", "topic", m.topic)
 		return
 	}
-	if m.retained {
+	if m.retained && what == "set" {
 		p.m.writes.WithLabelValues(writeRetained).Inc()
 		if !p.retainLog.Swap(true) {
 			p.log.Warn("retained /set message ignored (logged once; clear it with an empty retained message)",
@@ -39,7 +41,7 @@ func (p *Publisher) onMessage(m message) {
 		}
 		return
 	}
-	req := setRequest{device: device, name: name, size: len(m.payload)}
+	req := setRequest{device: device, name: name, what: what, size: len(m.payload)}
 	if req.size <= maxWritePayload { // a larger payload is refused by apply unread: keep none of it
 		req.payload = bytes.Clone(m.payload)
 	}
@@ -58,17 +60,22 @@ func (p *Publisher) onMessage(m message) {
 	p.log.Warn("write queue full; answered busy", "device", device, "datapoint", name)
 }
 
-// parseSetTopic splits <prefix>/<device>/<name>/set.
-func (p *Publisher) parseSetTopic(topic string) (device, name string, ok bool) {
+// parseSetTopic splits <prefix>/<device>/<name>/<what>, what being set,
+// setpoint or schedule; other topics ($meta/…, foreign ones) are not ours.
+func (p *Publisher) parseSetTopic(topic string) (device, name, what string, ok bool) {
 	rest, ok := strings.CutPrefix(topic, p.o.Prefix+"/")
 	if !ok {
-		return "", "", false
+		return "", "", "", false
 	}
 	parts := strings.Split(rest, "/")
-	if len(parts) != 3 || parts[2] != "set" || parts[0] == "" || parts[1] == "" {
-		return "", "", false
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || strings.HasPrefix(parts[0], "$") {
+		return "", "", "", false
 	}
-	return parts[0], parts[1], true
+	switch parts[2] {
+	case "set", "setpoint", "schedule":
+		return parts[0], parts[1], parts[2], true
+	}
+	return "", "", "", false
 }
 
 // writeWorker applies queued writes until ctx is done.
@@ -78,6 +85,10 @@ func (p *Publisher) writeWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case req := <-p.writes:
+			if req.what != "set" {
+				p.answerControl(req, p.applyControl(req))
+				continue
+			}
 			p.answer(req, p.apply(ctx, req))
 		}
 	}
@@ -90,6 +101,10 @@ func (p *Publisher) busyWorker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case req := <-p.busy:
+			if req.what != "set" {
+				p.answerControl(req, controlResult{Errors: []string{"busy"}})
+				continue
+			}
 			p.answer(req, writeResult{Error: "busy"})
 		}
 	}
