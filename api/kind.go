@@ -70,7 +70,7 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	}
 	s, err := New(env.Bus, Options{
 		Auth: cfg.Auth, Tokens: cfg.Tokens, MetricsAuth: cfg.MetricsAuth, Version: env.Version,
-		Log: env.Log, Metrics: env.Metrics, Gatherer: env.Gatherer, History: env.History,
+		Log: env.Log, Metrics: env.Metrics, Gatherer: env.Gatherer, History: env.History, Extra: env.Routes,
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/mqtt"
+	"github.com/gridbox/gridbox/ocpp"
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/gridbox/gridbox/store"
@@ -26,6 +27,7 @@ func builtinSinks() []sink.Kind {
 	return []sink.Kind{
 		store.Kind(),
 		mqtt.Kind(),
+		ocpp.Kind(), // before the API: it contributes a route
 		api.Kind(),
 		influx.Kind(),
 	}

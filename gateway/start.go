@@ -23,12 +23,13 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		}
 	}()
 	var history sink.Historian
+	var routes []sink.Route
 	for _, in := range g.sinks {
 		env := sink.Env{
 			Name: in.name, Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus,
 			Log:      g.log.With("component", in.name),
 			Metrics:  prometheus.WrapRegistererWith(prometheus.Labels{"sink": in.name}, g.reg),
-			Gatherer: g.reg,
+			Gatherer: g.reg, Routes: routes,
 		}
 		if history != nil {
 			env.History = history
@@ -38,6 +39,9 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 		in.s = s
+		if r, ok := s.(sink.Router); ok {
+			routes = append(routes, r.Routes()...)
+		}
 		if h, ok := s.(sink.Historian); ok && history == nil {
 			history = h
 			if err := g.restore(ctx, h); err != nil {

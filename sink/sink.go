@@ -9,6 +9,7 @@ package sink
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
@@ -45,6 +46,7 @@ type Env struct {
 	Metrics  prometheus.Registerer // labels every metric sink=<name>, so instances of a kind count apart
 	Gatherer prometheus.Gatherer   // every metric of the gateway (for /metrics)
 	History  model.History         // the history of the first sink that keeps one; nil if none
+	Routes   []Route               // read-only routes of the sinks opened before this one (Router)
 }
 
 // Kind is one sink kind: its config section and how to build an instance.
@@ -79,4 +81,18 @@ type Historian interface {
 // broker's).
 type Addresser interface {
 	Addr() string
+}
+
+// Route is a read-only HTTP endpoint a sink contributes to the REST API,
+// served there behind the API's read access like its own reads.
+type Route struct {
+	Pattern string       // "GET /api/v1/…", a net/http ServeMux pattern
+	Handler http.Handler // answers JSON
+}
+
+// Router is the capability of a sink that contributes routes to the REST
+// API; the gateway hands them to the sinks opened after it (Env.Routes), so
+// a Router is registered before the API in gateway/registry.go.
+type Router interface {
+	Routes() []Route
 }
