@@ -17,14 +17,14 @@ type Config struct {
 	KeyFile      string          `yaml:"key_file"`
 	ChargePoints []ChargePoint   `yaml:"charge_points"`
 	AllowUnknown bool            `yaml:"allow_unknown"`
-	IDTags       []string        `yaml:"id_tags"`        // empty: every id tag is accepted
-	DataTransfer []string        `yaml:"data_transfer"`  // vendor ids answered Accepted
-	Heartbeat    config.Duration `yaml:"heartbeat"`      // interval sent in BootNotification.conf
-	CallTimeout  config.Duration `yaml:"call_timeout"`   // for calls gridbox sends
-	DataDir      string          `yaml:"data_dir"`       // transactions file
-	MaxCurrent   float64         `yaml:"max_current"`    // upper bound of the max_current actuator, A
-	Voltage      float64         `yaml:"voltage"`        // V per phase, to turn A into W
-	Phases       int             `yaml:"phases"`         // phases, to turn A into W
+	IDTags       []string        `yaml:"id_tags"`       // empty: every id tag is accepted
+	DataTransfer []string        `yaml:"data_transfer"` // vendor ids answered Accepted
+	Heartbeat    config.Duration `yaml:"heartbeat"`     // interval sent in BootNotification.conf
+	CallTimeout  config.Duration `yaml:"call_timeout"`  // for calls gridbox sends
+	DataDir      string          `yaml:"data_dir"`      // transactions file
+	MaxCurrent   float64         `yaml:"max_current"`   // upper bound of the max_current actuator, A
+	Voltage      float64         `yaml:"voltage"`       // V per phase, to turn A into W
+	Phases       int             `yaml:"phases"`        // phases, to turn A into W
 }
 
 // ChargePoint is one known charge point: its id as it sends it and its
