@@ -44,7 +44,8 @@ for (const [method, answer] of Object.entries(answers)) {
     });
 }
 cli.on('badMessage', ({ error }) => out({ event: 'badMessage', error: String(error) }));
-cli.on('close', () => { out({ event: 'close' }); process.exit(0); });
+let opened = false;
+cli.on('close', () => { if (opened) { out({ event: 'close' }); process.exit(0); } });
 
 async function main() {
     try {
@@ -53,6 +54,7 @@ async function main() {
         out({ event: 'refused', error: String(err && err.message) });
         process.exit(2);
     }
+    opened = true;
     out({ event: 'open' });
     const rl = readline.createInterface({ input: process.stdin });
     let n = 0;

@@ -1,0 +1,161 @@
+package ocpp
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/config"
+)
+
+// testServer runs a central system on httptest with a real bus.
+func testServer(t *testing.T, mod func(*Config)) (*Server, *bus.Bus, string) {
+	t.Helper()
+	cfg := newConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.CallTimeout = config.Duration(5 * time.Second)
+	cfg.ChargePoints = []ChargePoint{{ID: "CP-001", Password: "pw-1"}, {ID: "open", Password: ""}}
+	if mod != nil {
+		mod(cfg)
+	}
+	if errs := cfg.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	b := bus.New()
+	s, err := NewServer(cfg, b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(cfg.Path+"/", s)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		s.Wait()
+		s.Close()
+	})
+	return s, b, "ws" + strings.TrimPrefix(hs.URL, "http") + cfg.Path + "/"
+}
+
+// dial connects as id with password (none when "") and subprotocols.
+func dial(t *testing.T, url, id, password string, protos ...string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	h := http.Header{}
+	if password != "" {
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id+":"+password)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, res, err := websocket.Dial(ctx, url+id, &websocket.DialOptions{HTTPHeader: h, Subprotocols: protos})
+	if c != nil {
+		t.Cleanup(func() { c.CloseNow() })
+	}
+	return c, res, err
+}
+
+func TestUpgradeRefusals(t *testing.T) {
+	_, _, url := testServer(t, nil)
+	for _, tc := range []struct {
+		name, id, pw string
+		protos       []string
+		want         int
+	}{
+		{"wrong password", "CP-001", "nope", []string{"ocpp1.6"}, http.StatusUnauthorized},
+		{"no password", "CP-001", "", []string{"ocpp1.6"}, http.StatusUnauthorized},
+		{"unlisted id", "CP-999", "pw-1", []string{"ocpp1.6"}, http.StatusNotFound},
+		{"other subprotocol", "CP-001", "pw-1", []string{"ocpp2.0.1"}, http.StatusBadRequest},
+		{"no subprotocol", "CP-001", "pw-1", nil, http.StatusBadRequest},
+		{"nested path", "CP-001/x", "pw-1", []string{"ocpp1.6"}, http.StatusNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, res, err := dial(t, url, tc.id, tc.pw, tc.protos...)
+			if err == nil || res == nil || res.StatusCode != tc.want {
+				t.Fatalf("got err %v, response %v; want status %d", err, res, tc.want)
+			}
+		})
+	}
+	c, _, err := dial(t, url, "CP-001", "pw-1", "ocpp1.6")
+	if err != nil || c.Subprotocol() != "ocpp1.6" {
+		t.Fatalf("right password: %v (subprotocol %q)", err, c.Subprotocol())
+	}
+	if _, _, err := dial(t, url, "open", "", "ocpp2.0.1", "ocpp1.6"); err != nil {
+		t.Fatalf("listed without a password: %v", err)
+	}
+}
+
+func TestAllowUnknown(t *testing.T) {
+	_, _, url := testServer(t, func(c *Config) { c.AllowUnknown = true })
+	if _, _, err := dial(t, url, "Any-CP.7", "", "ocpp1.6"); err != nil {
+		t.Fatalf("unknown id with allow_unknown: %v", err)
+	}
+	if _, res, err := dial(t, url, "CP-001", "bad", "ocpp1.6"); err == nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a listed id still needs its password: %v", err)
+	}
+}
+
+// roundTrip sends one raw message and returns the decoded answer.
+func roundTrip(t *testing.T, c *websocket.Conn, msg string) []any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("%s: %v", msg, err)
+	}
+	var out []any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("answer %s: %v", b, err)
+	}
+	return out
+}
+
+func TestCallErrors(t *testing.T) {
+	s, _, url := testServer(t, nil)
+	c, _, err := dial(t, url, "CP-001", "pw-1", "ocpp1.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("x", 21)
+	for _, tc := range []struct{ msg, id, code string }{
+		{`not json`, "-1", FormationViolation},
+		{`{"a":1}`, "-1", FormationViolation},
+		{`[2]`, "-1", FormationViolation},
+		{`[7,"a1","Heartbeat",{}]`, "-1", FormationViolation},
+		{`[2,5,"Heartbeat",{}]`, "-1", FormationViolation},
+		{`[2,"a2","Heartbeat"]`, "a2", ProtocolError},
+		{`[2,"a3",7,{}]`, "a3", FormationViolation},
+		{`[2,"a4","FooBar",{}]`, "a4", NotImplemented},
+		{`[2,"a5","Reset",{"type":"Soft"}]`, "a5", NotSupported},
+		{`[2,"a6","BootNotification",{}]`, "a6", OccurrenceConstraintViolation},
+		{`[2,"a7","BootNotification",{"chargePointVendor":"v","chargePointModel":"m","colour":"red"}]`, "a7", PropertyConstraintViolation},
+		{`[2,"a8","BootNotification",{"chargePointVendor":5,"chargePointModel":"m"}]`, "a8", TypeConstraintViolation},
+		{`[2,"a9","BootNotification",{"chargePointVendor":"` + long + `","chargePointModel":"m"}]`, "a9", FormationViolation},
+		{`[2,"b1","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Bogus"}]`, "b1", FormationViolation},
+		{`[2,"b2","StartTransaction",{"connectorId":1,"idTag":"T","meterStart":0,"timestamp":"yesterday"}]`, "b2", FormationViolation},
+		{`[2,"b3","Heartbeat",[]]`, "b3", TypeConstraintViolation},
+		{`[2,"b4","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2024-01-01T00:00:00Z"}]}]`, "b4", OccurrenceConstraintViolation},
+	} {
+		got := roundTrip(t, c, tc.msg)
+		if len(got) != 5 || got[0] != 4.0 || got[1] != tc.id || got[2] != tc.code {
+			t.Errorf("%s: got %v, want CallError %s for id %s", tc.msg, got, tc.code, tc.id)
+		}
+	}
+	// The connection survives all of it.
+	if got := roundTrip(t, c, `[2,"ok","Heartbeat",{}]`); got[0] != 3.0 || got[1] != "ok" {
+		t.Errorf("Heartbeat: %v", got)
+	}
+	if n := testCount(s.m.callErrors.WithLabelValues(FormationViolation)); n < 8 {
+		t.Errorf("FormationViolation counted %v times", n)
+	}
+}
