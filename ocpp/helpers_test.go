@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/gateway"
 	"github.com/gridbox/gridbox/internal/testenv"
+	"github.com/gridbox/gridbox/ocpp"
 	"github.com/gridbox/gridbox/profile"
 )
 
@@ -207,4 +210,23 @@ func do(t *testing.T, req *http.Request) (int, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b)
+}
+
+// startServer runs a central system for CP-001 (with password) on httptest
+// with a real bus, its transactions in dir; it returns the ws:// endpoint.
+func startServer(t *testing.T, dir, password string) (*ocpp.Server, *bus.Bus, string) {
+	t.Helper()
+	cfg := ocpp.Kind().NewConfig().(*ocpp.Config)
+	cfg.DataDir = dir
+	cfg.ChargePoints = []ocpp.ChargePoint{{ID: "CP-001", Password: password}}
+	b := bus.New()
+	s, err := ocpp.NewServer(cfg, b, ocpp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ocpp/", s)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() { hs.CloseClientConnections(); hs.Close(); s.Wait(); s.Close() })
+	return s, b, "ws" + strings.TrimPrefix(hs.URL, "http") + "/ocpp"
 }

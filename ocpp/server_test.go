@@ -159,3 +159,36 @@ func TestCallErrors(t *testing.T) {
 		t.Errorf("FormationViolation counted %v times", n)
 	}
 }
+
+// TestCallTimeout: a call the charge point never answers times out, is
+// counted, and a late answer is dropped without harm.
+func TestCallTimeout(t *testing.T) {
+	s, b, url := testServer(t, func(c *Config) { c.CallTimeout = config.Duration(200 * time.Millisecond) })
+	c, _, err := dial(t, url, "CP-001", "pw-1", "ocpp1.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := roundTrip(t, c, `[2,"s1","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Available"}]`)
+	if got[0] != 3.0 {
+		t.Fatalf("StatusNotification: %v", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := b.Write(ctx, "cp-001_1", "enabled", false); err == nil {
+		t.Fatal("a write the charge point never answered succeeded")
+	}
+	if n := testCount(s.m.timeouts); n != 1 {
+		t.Errorf("timeouts counted: %v", n)
+	}
+	_, call, err := c.Read(ctx) // the ChangeAvailability we did not answer
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f []any
+	json.Unmarshal(call, &f)
+	late, _ := json.Marshal([]any{3, f[1], map[string]string{"status": "Accepted"}})
+	c.Write(ctx, websocket.MessageText, late)
+	if got := roundTrip(t, c, `[2,"h","Heartbeat",{}]`); got[0] != 3.0 {
+		t.Errorf("after a late answer: %v", got)
+	}
+}
