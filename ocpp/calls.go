@@ -79,7 +79,7 @@ func (s *Server) SetCurrentLimit(ctx context.Context, cpID string, n int, amps f
 	}
 	p := ChargingProfile{ChargingProfileID: defaultProfileID(n), ChargingProfilePurpose: "TxDefaultProfile",
 		ChargingProfileKind: "Relative", ChargingSchedule: sched}
-	if t, ok := s.tx.active(cpID)[n]; ok {
+	if t, ok := s.tx.active(cpID, n); ok {
 		id := t.ID
 		p.ChargingProfileID, p.ChargingProfilePurpose, p.TransactionID = txProfileID(n), "TxProfile", &id
 	}

@@ -26,6 +26,8 @@ type conn struct {
 	sem  chan struct{} // one call of ours outstanding at a time (OCPP-J §4.1.1)
 	mu   sync.Mutex
 	wait map[string]chan reply // calls sent, by unique id
+	wg   sync.WaitGroup        // goroutines of the connection (work after an answer)
+	then []func()              // run after the current call is answered (read loop only)
 }
 
 // reply is a charge point's answer to a call.
@@ -47,10 +49,9 @@ func (s *Server) serveConn(ctx context.Context, id string, ws *websocket.Conn) {
 	s.m.connected.Inc()
 	s.log.Info("charge point connected", "charge_point", id)
 	s.online(cp, true, "")
-	var wg sync.WaitGroup // the connection's own goroutines (calls after boot)
-	err := c.readLoop(ctx, &wg)
+	err := c.readLoop(ctx)
 	cancel()
-	wg.Wait()
+	c.wg.Wait()
 	ws.Close(websocket.StatusNormalClosure, "")
 	s.m.connected.Dec()
 	if cp.detach(c) {
@@ -60,7 +61,7 @@ func (s *Server) serveConn(ctx context.Context, id string, ws *websocket.Conn) {
 }
 
 // readLoop reads and dispatches messages until the connection ends.
-func (c *conn) readLoop(ctx context.Context, wg *sync.WaitGroup) error {
+func (c *conn) readLoop(ctx context.Context) error {
 	for {
 		typ, b, err := c.ws.Read(ctx)
 		if err != nil {
@@ -81,7 +82,8 @@ func (c *conn) readLoop(ctx context.Context, wg *sync.WaitGroup) error {
 		}
 		switch f.Type {
 		case msgCall:
-			c.handleCall(f, wg)
+			c.handleCall(f)
+			c.runThen()
 		default:
 			c.resolve(f)
 		}
@@ -111,7 +113,7 @@ func (c *conn) sendError(id string, e *callError) {
 }
 
 // handleCall validates and answers one call of the charge point.
-func (c *conn) handleCall(f frame, wg *sync.WaitGroup) {
+func (c *conn) handleCall(f frame) {
 	if !c.s.sch.known(f.Action) {
 		c.sendError(f.ID, &callError{NotImplemented, fmt.Sprintf("%q is not an OCPP 1.6 action", shorten(f.Action))})
 		return
@@ -125,7 +127,7 @@ func (c *conn) handleCall(f frame, wg *sync.WaitGroup) {
 		c.sendError(f.ID, cerr)
 		return
 	}
-	resp, cerr := h(c, f.Payload, wg)
+	resp, cerr := h(c, f.Payload)
 	if cerr != nil {
 		c.sendError(f.ID, cerr)
 		return
@@ -147,6 +149,18 @@ func (c *conn) handleCall(f frame, wg *sync.WaitGroup) {
 	if err != nil {
 		c.s.log.Warn("answer not sent", "charge_point", c.cp.id, "action", f.Action, "error", err)
 	}
+}
+
+// afterAnswer runs f on its own goroutine once the call being handled is
+// answered (a call of ours must not overtake the answer).
+func (c *conn) afterAnswer(f func()) { c.then = append(c.then, f) }
+
+func (c *conn) runThen() {
+	for _, f := range c.then {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); f() }()
+	}
+	c.then = nil
 }
 
 // resolve hands a CallResult or CallError to the call waiting for it.

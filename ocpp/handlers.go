@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gridbox/gridbox/model"
 )
 
 // handler answers one validated call of a charge point.
-type handler func(c *conn, payload []byte, wg *sync.WaitGroup) (any, *callError)
+type handler func(c *conn, payload []byte) (any, *callError)
 
 // handlerFor returns the handler of an action a charge point sends; nil for
 // OCPP 1.6 actions the central system does not take (those it sends itself).
@@ -21,7 +20,7 @@ func handlerFor(action string) handler {
 	case "BootNotification":
 		return handleBoot
 	case "Heartbeat":
-		return func(c *conn, _ []byte, _ *sync.WaitGroup) (any, *callError) {
+		return func(c *conn, _ []byte) (any, *callError) {
 			c.s.seen(c.cp)
 			return heartbeatConf{CurrentTime: ocppTime(time.Now())}, nil
 		}
@@ -38,7 +37,7 @@ func handlerFor(action string) handler {
 	case "DataTransfer":
 		return handleDataTransfer
 	case "DiagnosticsStatusNotification", "FirmwareStatusNotification":
-		return func(c *conn, _ []byte, _ *sync.WaitGroup) (any, *callError) { c.s.seen(c.cp); return empty{}, nil }
+		return func(c *conn, _ []byte) (any, *callError) { c.s.seen(c.cp); return empty{}, nil }
 	}
 	return nil
 }
@@ -56,12 +55,15 @@ func internal(err error) *callError { return &callError{InternalError, shorten(e
 
 // seen refreshes the charge point's state: online, last seen now.
 func (s *Server) seen(cp *chargePoint) {
-	if slices.Contains(cp.devices(), cp.slug) {
+	cp.mu.Lock()
+	added := cp.added
+	cp.mu.Unlock()
+	if added {
 		s.bus.SetState(model.DeviceState{Device: cp.slug, Online: true, LastSeen: model.NowMs()}, 1, 0)
 	}
 }
 
-func handleBoot(c *conn, payload []byte, wg *sync.WaitGroup) (any, *callError) {
+func handleBoot(c *conn, payload []byte) (any, *callError) {
 	var req bootReq
 	if e := decode(payload, &req); e != nil {
 		return nil, e
@@ -82,8 +84,7 @@ func handleBoot(c *conn, payload []byte, wg *sync.WaitGroup) (any, *callError) {
 	}
 	s.bus.Publish(vals...)
 	s.log.Info("boot notification", "charge_point", cp.id, "vendor", req.ChargePointVendor, "model", req.ChargePointModel)
-	wg.Add(1)
-	go func() { defer wg.Done(); s.learnRateUnit(c) }()
+	c.afterAnswer(func() { s.learnRateUnit(c) })
 	return bootConf{Status: "Accepted", CurrentTime: ocppTime(time.Now()), Interval: int(s.cfg.Heartbeat.D() / time.Second)}, nil
 }
 
@@ -107,7 +108,7 @@ func (s *Server) learnRateUnit(c *conn) {
 	}
 }
 
-func handleStatus(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callError) {
+func handleStatus(c *conn, payload []byte) (any, *callError) {
 	var req statusReq
 	if e := decode(payload, &req); e != nil {
 		return nil, e
@@ -140,7 +141,7 @@ func (s *Server) tagStatus(tag string) string {
 	return "Invalid"
 }
 
-func handleAuthorize(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callError) {
+func handleAuthorize(c *conn, payload []byte) (any, *callError) {
 	var req authorizeReq
 	if e := decode(payload, &req); e != nil {
 		return nil, e
@@ -149,7 +150,7 @@ func handleAuthorize(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callErro
 	return idTagConf{IDTagInfo: idTagInfo{Status: c.s.tagStatus(req.IDTag)}}, nil
 }
 
-func handleDataTransfer(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callError) {
+func handleDataTransfer(c *conn, payload []byte) (any, *callError) {
 	var req dataTransferReq
 	if e := decode(payload, &req); e != nil {
 		return nil, e

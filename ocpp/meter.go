@@ -24,7 +24,7 @@ const (
 func (s *Server) sampled(cp *chargePoint, n int, mvs []meterValue) []model.Value {
 	dev := connectorID(cp.slug, n)
 	var meterStart *int
-	if t, ok := s.tx.active(cp.id)[n]; ok {
+	if t, ok := s.tx.active(cp.id, n); ok {
 		meterStart = &t.MeterStart
 	}
 	var out []model.Value

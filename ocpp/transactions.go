@@ -1,12 +1,10 @@
 package ocpp
 
 import (
-	"sync"
-
 	"github.com/gridbox/gridbox/model"
 )
 
-func handleStart(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callError) {
+func handleStart(c *conn, payload []byte) (any, *callError) {
 	var req startReq
 	if e := decode(payload, &req); e != nil {
 		return nil, e
@@ -38,7 +36,7 @@ func handleStart(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callError) {
 	return startConf{IDTagInfo: idTagInfo{Status: status}, TransactionID: t.ID}, nil
 }
 
-func handleStop(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callError) {
+func handleStop(c *conn, payload []byte) (any, *callError) {
 	var req stopReq
 	if e := decode(payload, &req); e != nil {
 		return nil, e
@@ -78,7 +76,7 @@ func handleStop(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callError) {
 	return conf, nil
 }
 
-func handleMeterValues(c *conn, payload []byte, _ *sync.WaitGroup) (any, *callError) {
+func handleMeterValues(c *conn, payload []byte) (any, *callError) {
 	var req meterValuesReq
 	if e := decode(payload, &req); e != nil {
 		return nil, e

@@ -37,6 +37,7 @@ type txStore struct {
 	mu   sync.Mutex
 	f    *os.File
 	byID map[int]*Transaction
+	open map[string]map[int]int // charge point → connector → id of its open transaction
 	next int
 }
 
@@ -52,7 +53,7 @@ func openTxStore(dir string, log *slog.Logger) (*txStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transactions: %w", err)
 	}
-	s := &txStore{f: f, byID: map[int]*Transaction{}, next: 1}
+	s := &txStore{f: f, byID: map[int]*Transaction{}, open: map[string]map[int]int{}, next: 1}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -64,6 +65,7 @@ func openTxStore(dir string, log *slog.Logger) (*txStore, error) {
 		s.byID[t.ID] = &t
 		s.next = max(s.next, t.ID+1)
 	}
+	s.indexOpen()
 	if err := sc.Err(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("transactions: read %s: %w", path, err)
@@ -81,6 +83,7 @@ func (s *txStore) start(t Transaction) (Transaction, error) {
 	}
 	s.next++
 	s.byID[t.ID] = &t
+	s.setOpen(&t)
 	return t, nil
 }
 
@@ -99,6 +102,9 @@ func (s *txStore) stop(id int, at time.Time, meterStop int, reason string) (Tran
 		return t, true, err
 	}
 	s.byID[id] = &t
+	if s.open[t.ChargePoint][t.Connector] == id {
+		delete(s.open[t.ChargePoint], t.Connector)
+	}
 	return t, true, nil
 }
 
@@ -117,19 +123,46 @@ func (s *txStore) append(t *Transaction) error {
 	return nil
 }
 
-// active returns the open transactions of a charge point by connector.
-func (s *txStore) active(cp string) map[int]Transaction {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[int]Transaction{}
-	for _, t := range s.byID {
-		if t.ChargePoint == cp && t.Stop == nil {
-			if prev, dup := out[t.Connector]; !dup || t.ID > prev.ID {
-				out[t.Connector] = *t
-			}
+// indexOpen finds the open transactions after loading: the newest
+// transaction of a connector, if it has not stopped (an older one left
+// open was abandoned when the newer began).
+func (s *txStore) indexOpen() {
+	ids := make([]int, 0, len(s.byID))
+	for id := range s.byID {
+		ids = append(ids, id)
+	}
+	sort.Ints(ids)
+	for _, id := range ids {
+		t := s.byID[id]
+		s.setOpen(t)
+		if t.Stop != nil {
+			delete(s.open[t.ChargePoint], t.Connector)
 		}
 	}
-	return out
+}
+
+// setOpen records t as the open transaction of its connector (the newest
+// wins). Called with s.mu held, or before s is shared.
+func (s *txStore) setOpen(t *Transaction) {
+	m := s.open[t.ChargePoint]
+	if m == nil {
+		m = map[int]int{}
+		s.open[t.ChargePoint] = m
+	}
+	if t.ID > m[t.Connector] {
+		m[t.Connector] = t.ID
+	}
+}
+
+// active returns the open transaction of a connector.
+func (s *txStore) active(cp string, connector int) (Transaction, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.open[cp][connector]
+	if !ok {
+		return Transaction{}, false
+	}
+	return *s.byID[id], true
 }
 
 // get returns transaction id.
