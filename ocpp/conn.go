@@ -103,6 +103,7 @@ func (c *conn) send(b []byte) error {
 // sendError answers a call with a CallError and counts it.
 func (c *conn) sendError(id string, e *callError) {
 	c.s.m.callErrors.WithLabelValues(e.Code).Inc()
+	c.s.badInput(c.cp, e)
 	b, err := encodeError(id, e)
 	if err == nil {
 		err = c.send(b)

@@ -63,6 +63,17 @@ func (s *Server) seen(cp *chargePoint) {
 	}
 }
 
+// badInput shows a CallError sent in the charge point's device state (until
+// its next valid message) and counts it as an error of the device.
+func (s *Server) badInput(cp *chargePoint, e *callError) {
+	cp.mu.Lock()
+	added := cp.added
+	cp.mu.Unlock()
+	if added {
+		s.bus.SetState(model.DeviceState{Device: cp.slug, Online: true, Error: "answered " + e.Error()}, 0, 1)
+	}
+}
+
 func handleBoot(c *conn, payload []byte) (any, *callError) {
 	var req bootReq
 	if e := decode(payload, &req); e != nil {

@@ -103,6 +103,10 @@ func (s *Server) Wait() { s.conns.Wait() }
 // checking the id, the HTTP Basic password and the subprotocol; a refused
 // upgrade is answered with a plain HTTP error and counted.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Counted before the upgrade hijacks the connection: until then the
+	// http.Server tracks it, so Wait after Shutdown cannot miss it.
+	s.conns.Add(1)
+	defer s.conns.Done()
 	id, status, reason := s.admit(r)
 	if status != 0 {
 		s.m.refused.WithLabelValues(reason).Inc()
@@ -118,8 +122,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Warn("websocket upgrade failed", "charge_point", id, "error", err)
 		return
 	}
-	s.conns.Add(1)
-	defer s.conns.Done()
 	ws.SetReadLimit(readLimit)
 	s.serveConn(r.Context(), id, ws)
 }

@@ -121,7 +121,7 @@ func roundTrip(t *testing.T, c *websocket.Conn, msg string) []any {
 }
 
 func TestCallErrors(t *testing.T) {
-	s, _, url := testServer(t, nil)
+	s, b, url := testServer(t, nil)
 	c, _, err := dial(t, url, "CP-001", "pw-1", "ocpp1.6")
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +154,14 @@ func TestCallErrors(t *testing.T) {
 	// The connection survives all of it.
 	if got := roundTrip(t, c, `[2,"ok","Heartbeat",{}]`); got[0] != 3.0 || got[1] != "ok" {
 		t.Errorf("Heartbeat: %v", got)
+	}
+	// Once the device exists, a bad message shows in its state until the next good one.
+	roundTrip(t, c, `[2,"boot","BootNotification",{"chargePointVendor":"v","chargePointModel":"m"}]`)
+	if got := roundTrip(t, c, `[2,"bad","Heartbeat",{"x":1}]`); got[0] == 2.0 { // gridbox's GetConfiguration came first
+		readFor(t, c, "bad")
+	}
+	if d, _ := b.Device("cp-001"); !strings.Contains(d.Error, PropertyConstraintViolation) || d.Errors != 1 {
+		t.Errorf("device state after a bad message: %+v", d)
 	}
 	if n := testCount(s.m.callErrors.WithLabelValues(FormationViolation)); n < 8 {
 		t.Errorf("FormationViolation counted %v times", n)
@@ -190,5 +198,22 @@ func TestCallTimeout(t *testing.T) {
 	c.Write(ctx, websocket.MessageText, late)
 	if got := roundTrip(t, c, `[2,"h","Heartbeat",{}]`); got[0] != 3.0 {
 		t.Errorf("after a late answer: %v", got)
+	}
+}
+
+// readFor reads messages until the answer to id.
+func readFor(t *testing.T, c *websocket.Conn, id string) []any {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", id, err)
+		}
+		var m []any
+		if json.Unmarshal(b, &m) == nil && len(m) > 1 && m[0] != 2.0 && m[1] == id {
+			return m
+		}
 	}
 }

@@ -43,8 +43,17 @@ func handleStop(c *conn, payload []byte) (any, *callError) {
 	}
 	s, cp := c.s, c.cp
 	s.seen(cp)
+	conf := stopConf{}
+	if req.IDTag != "" {
+		conf.IDTagInfo = &idTagInfo{Status: s.tagStatus(req.IDTag)}
+	}
 	prev, known := s.tx.get(req.TransactionID)
-	if known && prev.ChargePoint == cp.id && len(req.TransactionData) > 0 {
+	if !known || prev.ChargePoint != cp.id {
+		// Acknowledged (the charge point would retry it forever) but not stored.
+		s.log.Warn("StopTransaction for an unknown transaction", "charge_point", cp.id, "transaction", req.TransactionID)
+		return conf, nil
+	}
+	if len(req.TransactionData) > 0 {
 		if err := s.ensureConnector(cp, prev.Connector); err == nil {
 			s.bus.Publish(s.sampled(cp, prev.Connector, req.TransactionData)...)
 		}
@@ -53,17 +62,12 @@ func handleStop(c *conn, payload []byte) (any, *callError) {
 	if reason == "" {
 		reason = "Local" // the default the specification gives
 	}
-	t, ok, err := s.tx.stop(req.TransactionID, parseTime(req.Timestamp).UTC(), req.MeterStop, reason)
+	t, _, err := s.tx.stop(req.TransactionID, parseTime(req.Timestamp).UTC(), req.MeterStop, reason)
 	if err != nil {
 		return nil, internal(err)
 	}
-	conf := stopConf{}
-	if req.IDTag != "" {
-		conf.IDTagInfo = &idTagInfo{Status: s.tagStatus(req.IDTag)}
-	}
-	if !ok || t.ChargePoint != cp.id {
-		s.log.Warn("StopTransaction for an unknown transaction", "charge_point", cp.id, "transaction", req.TransactionID)
-		return conf, nil
+	if err := s.ensureConnector(cp, t.Connector); err != nil {
+		return nil, internal(err)
 	}
 	dev := connectorID(cp.slug, t.Connector)
 	now := model.NowMs()
