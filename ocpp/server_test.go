@@ -217,3 +217,24 @@ func readFor(t *testing.T, c *websocket.Conn, id string) []any {
 		}
 	}
 }
+
+func TestAuthorizeAndDataTransfer(t *testing.T) {
+	_, _, url := testServer(t, func(c *Config) { c.IDTags = []string{"GOOD"}; c.DataTransfer = []string{"com.acme"} })
+	c, _, err := dial(t, url, "CP-001", "pw-1", "ocpp1.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ msg, want string }{
+		{`[2,"1","Authorize",{"idTag":"GOOD"}]`, `{"idTagInfo":{"status":"Accepted"}}`},
+		{`[2,"2","Authorize",{"idTag":"BAD"}]`, `{"idTagInfo":{"status":"Invalid"}}`},
+		{`[2,"3","DataTransfer",{"vendorId":"com.acme","data":"x"}]`, `{"status":"Accepted"}`},
+		{`[2,"4","DataTransfer",{"vendorId":"org.other"}]`, `{"status":"UnknownVendorId"}`},
+		{`[2,"5","FirmwareStatusNotification",{"status":"Installed"}]`, `{}`},
+	} {
+		got := roundTrip(t, c, tc.msg)
+		b, _ := json.Marshal(got[len(got)-1])
+		if got[0] != 3.0 || string(b) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.msg, got, tc.want)
+		}
+	}
+}
