@@ -21,6 +21,7 @@ type Config struct {
 	DataTransfer []string        `yaml:"data_transfer"` // vendor ids answered Accepted
 	Heartbeat    config.Duration `yaml:"heartbeat"`     // interval sent in BootNotification.conf
 	CallTimeout  config.Duration `yaml:"call_timeout"`  // for calls gridbox sends
+	Ping         config.Duration `yaml:"ping_interval"` // WebSocket pings to find dead connections; 0: none
 	DataDir      string          `yaml:"data_dir"`      // transactions file
 	MaxCurrent   float64         `yaml:"max_current"`   // upper bound of the max_current actuator, A
 	Voltage      float64         `yaml:"voltage"`       // V per phase, to turn A into W
@@ -40,6 +41,7 @@ const (
 	DefaultPath        = "/ocpp"
 	DefaultHeartbeat   = 5 * time.Minute
 	DefaultCallTimeout = 30 * time.Second
+	DefaultPing        = time.Minute
 	DefaultDataDir     = "./data"
 	DefaultMaxCurrent  = 32
 	DefaultVoltage     = 230
@@ -48,7 +50,7 @@ const (
 
 func newConfig() *Config {
 	return &Config{Listen: DefaultListen, Path: DefaultPath, Heartbeat: config.Duration(DefaultHeartbeat),
-		CallTimeout: config.Duration(DefaultCallTimeout), DataDir: DefaultDataDir,
+		CallTimeout: config.Duration(DefaultCallTimeout), Ping: config.Duration(DefaultPing), DataDir: DefaultDataDir,
 		MaxCurrent: DefaultMaxCurrent, Voltage: DefaultVoltage, Phases: DefaultPhases}
 }
 
@@ -76,6 +78,9 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.CallTimeout.D() <= 0 {
 		add("call_timeout", "%v: want more than 0", c.CallTimeout.D())
+	}
+	if c.Ping.D() < 0 {
+		add("ping_interval", "%v: want 0 (no pings) or more", c.Ping.D())
 	}
 	if c.DataDir == "" {
 		add("data_dir", "is empty")

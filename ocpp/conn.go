@@ -49,6 +49,10 @@ func (s *Server) serveConn(ctx context.Context, id string, ws *websocket.Conn) {
 	s.m.connected.Inc()
 	s.log.Info("charge point connected", "charge_point", id)
 	s.online(cp, true, "")
+	if d := s.cfg.Ping.D(); d > 0 {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.pinger(ctx, cancel, d) }()
+	}
 	err := c.readLoop(ctx)
 	cancel()
 	c.wg.Wait()
@@ -58,6 +62,29 @@ func (s *Server) serveConn(ctx context.Context, id string, ws *websocket.Conn) {
 		s.online(cp, false, "disconnected")
 	}
 	s.log.Info("charge point disconnected", "charge_point", id, "error", err)
+}
+
+// pinger pings every d and ends the connection when a pong does not come
+// within call_timeout: a charge point whose network went away is found
+// offline without waiting for TCP.
+func (c *conn) pinger(ctx context.Context, stop context.CancelFunc, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, c.s.cfg.CallTimeout.D())
+		err := c.ws.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			c.s.log.Warn("no pong: connection closed", "charge_point", c.cp.id, "error", err)
+			stop()
+			return
+		}
+	}
 }
 
 // readLoop reads and dispatches messages until the connection ends.

@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/internal/testenv"
 )
 
 // testServer runs a central system on httptest with a real bus.
@@ -237,4 +238,19 @@ func TestAuthorizeAndDataTransfer(t *testing.T) {
 			t.Errorf("%s: %v, want %s", tc.msg, got, tc.want)
 		}
 	}
+}
+
+// TestDeadConnection: a charge point that stops answering pings is taken
+// offline.
+func TestDeadConnection(t *testing.T) {
+	_, b, url := testServer(t, func(c *Config) {
+		c.Ping, c.CallTimeout = config.Duration(100*time.Millisecond), config.Duration(300*time.Millisecond)
+	})
+	c, _, err := dial(t, url, "CP-001", "pw-1", "ocpp1.6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c, `[2,"1","BootNotification",{"chargePointVendor":"v","chargePointModel":"m"}]`)
+	// No more reads: pongs are answered only while reading.
+	testenv.Eventually(t, 20*time.Second, "cp-001 offline", func() bool { d, _ := b.Device("cp-001"); return !d.Online })
 }
