@@ -109,8 +109,18 @@ func (s *Server) ensureDevice(cp *chargePoint) error {
 	return nil
 }
 
+// MaxConnectors bounds the connector ids a charge point may name, so a
+// faulty one cannot fill the catalog with devices.
+const MaxConnectors = 64
+
+// errConnector is the error for a connector id above MaxConnectors.
+var errConnector = fmt.Errorf("connectorId above %d", MaxConnectors)
+
 // ensureConnector puts connector n ≥ 1 on the bus.
 func (s *Server) ensureConnector(cp *chargePoint, n int) error {
+	if n > MaxConnectors {
+		return errConnector
+	}
 	if err := s.ensureDevice(cp); err != nil {
 		return err
 	}

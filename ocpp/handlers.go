@@ -3,6 +3,7 @@ package ocpp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -50,8 +51,14 @@ func decode(payload []byte, v any) *callError {
 	return nil
 }
 
-// internal is the CallError for a failure of gridbox itself.
-func internal(err error) *callError { return &callError{InternalError, shorten(err.Error())} }
+// internal is the CallError for a failure of gridbox itself; a connector
+// id out of range is the charge point's.
+func internal(err error) *callError {
+	if errors.Is(err, errConnector) {
+		return &callError{PropertyConstraintViolation, err.Error()}
+	}
+	return &callError{InternalError, shorten(err.Error())}
+}
 
 // seen refreshes the charge point's state: online, last seen now.
 func (s *Server) seen(cp *chargePoint) {

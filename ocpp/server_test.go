@@ -145,6 +145,7 @@ func TestCallErrors(t *testing.T) {
 		{`[2,"b1","StatusNotification",{"connectorId":1,"errorCode":"NoError","status":"Bogus"}]`, "b1", FormationViolation},
 		{`[2,"b2","StartTransaction",{"connectorId":1,"idTag":"T","meterStart":0,"timestamp":"yesterday"}]`, "b2", FormationViolation},
 		{`[2,"b3","Heartbeat",[]]`, "b3", TypeConstraintViolation},
+		{`[2,"b5","StatusNotification",{"connectorId":65,"errorCode":"NoError","status":"Available"}]`, "b5", PropertyConstraintViolation},
 		{`[2,"b4","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2024-01-01T00:00:00Z"}]}]`, "b4", OccurrenceConstraintViolation},
 	} {
 		got := roundTrip(t, c, tc.msg)
