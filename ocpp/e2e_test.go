@@ -100,6 +100,9 @@ ocpp:
 		return cp.count(incoming("SetChargingProfile")) >= 2
 	})
 
+	for _, m := range cp.all(incoming("SetChargingProfile")) {
+		checkProfile(t, m, txID)
+	}
 	cp.call("StopTransaction", map[string]any{"transactionId": txID, "meterStop": 3200, "timestamp": time.Now().UTC().Format(time.RFC3339), "reason": "EVDisconnected", "idTag": "TAG1"})
 	var list struct {
 		Transactions []map[string]any `json:"transactions"`

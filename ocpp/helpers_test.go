@@ -139,6 +139,19 @@ func (c *nodeCP) wait(what string, match func(map[string]any) bool) map[string]a
 	return found
 }
 
+// all returns the lines that match.
+func (c *nodeCP) all(match func(map[string]any) bool) []map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []map[string]any
+	for _, m := range c.lines {
+		if match(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // count returns how many lines match.
 func (c *nodeCP) count(match func(map[string]any) bool) int {
 	c.mu.Lock()
