@@ -71,7 +71,7 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	s, err := New(env.Bus, Options{
 		Auth: cfg.Auth, Tokens: cfg.Tokens, MetricsAuth: cfg.MetricsAuth, Version: env.Version,
 		Log: env.Log, Metrics: env.Metrics, Gatherer: env.Gatherer, History: env.History, Audit: env.Audit,
-		Controls: env.Controls,
+		Controls: env.Controls, Extra: env.Routes,
 	})
 	if err != nil {
 		return nil, err

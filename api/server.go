@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/sink"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -29,6 +31,7 @@ type Options struct {
 	History     model.History         // nil → history answers 503
 	Audit       model.AuditLog        // nil → the audit log answers 503
 	Controls    Controls              // setpoints and schedules; nil → those endpoints answer 404
+	Extra       []sink.Route          // read-only routes of other sinks, served with read access
 }
 
 // Server is the HTTP side of a gateway; serve its Handler with an http.Server.
@@ -75,6 +78,12 @@ func New(b *bus.Bus, o Options) (*Server, error) {
 	}
 	s.metrics = newMetricsHandler(o.Gatherer, s.log)
 	s.routes = s.routeTable()
+	for _, rt := range o.Extra {
+		if !strings.HasPrefix(rt.Pattern, "GET /api/v1/") || rt.Handler == nil {
+			return nil, fmt.Errorf("api: extra route %q: want a GET below /api/v1/ with a handler", rt.Pattern)
+		}
+		s.routes = append(s.routes, route{rt.Pattern, accessRead, rt.Handler.ServeHTTP})
+	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.auth.wrap(rt.access, rt.handle))
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/driver/sunspec"
 	"github.com/gridbox/gridbox/mqtt"
+	"github.com/gridbox/gridbox/ocpp"
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/gridbox/gridbox/store"
@@ -32,6 +33,7 @@ func builtinSinks() []sink.Kind {
 		store.Kind(),
 		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
 		mqtt.Kind(),
+		ocpp.Kind(), // before the API: it contributes a route
 		api.Kind(),
 		influx.Kind(),
 	}

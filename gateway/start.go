@@ -26,13 +26,14 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	var history sink.Historian
 	var audit model.AuditLog
 	var controls sink.Controls
+	var routes []sink.Route
 	for _, in := range g.sinks {
 		env := sink.Env{
 			Name: in.name, Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus,
 			Log:      g.log.With("component", in.name),
 			Metrics:  prometheus.WrapRegistererWith(prometheus.Labels{"sink": in.name}, g.reg),
-			Gatherer: g.reg,
-			DataDir:  g.dataDir(),
+			Gatherer: g.reg, Routes: routes,
+			DataDir: g.dataDir(),
 		}
 		if history != nil {
 			env.History = history
@@ -43,6 +44,9 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 		in.s = s
+		if r, ok := s.(sink.Router); ok {
+			routes = append(routes, r.Routes()...)
+		}
 		if c, ok := s.(sink.Controls); ok && controls == nil {
 			controls = c
 		}

@@ -9,6 +9,7 @@ package sink
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
@@ -48,6 +49,7 @@ type Env struct {
 	Audit    model.AuditLog        // the audit log of the first sink that keeps one (the store); nil if none
 	DataDir  string                // where a sink keeps files of its own: the embedded store's directory, else ./data
 	Controls Controls              // setpoints and schedules of controlled actuators; nil without a control: section
+	Routes   []Route               // read-only routes of the sinks opened before this one (Router)
 }
 
 // Controls is the capability of a sink that controls actuators (package
@@ -96,4 +98,18 @@ type Historian interface {
 // broker's).
 type Addresser interface {
 	Addr() string
+}
+
+// Route is a read-only HTTP endpoint a sink contributes to the REST API,
+// served there behind the API's read access like its own reads.
+type Route struct {
+	Pattern string       // "GET /api/v1/…", a net/http ServeMux pattern
+	Handler http.Handler // answers JSON
+}
+
+// Router is the capability of a sink that contributes routes to the REST
+// API; the gateway hands them to the sinks opened after it (Env.Routes), so
+// a Router is registered before the API in gateway/registry.go.
+type Router interface {
+	Routes() []Route
 }

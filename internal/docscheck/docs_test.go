@@ -41,7 +41,8 @@ func root(t *testing.T) string {
 }
 
 // files returns the repository files (relative to root, slash-separated)
-// whose names end in one of exts, outside third_party/ and hidden directories.
+// whose names end in one of exts, outside third_party/, node_modules/ (npm
+// test peers) and hidden directories.
 func files(t *testing.T, root string, exts ...string) []string {
 	t.Helper()
 	var out []string
@@ -52,7 +53,7 @@ func files(t *testing.T, root string, exts ...string) []string {
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
-			if rel == "third_party" || (rel != "." && strings.HasPrefix(d.Name(), ".")) {
+			if rel == "third_party" || d.Name() == "node_modules" || (rel != "." && strings.HasPrefix(d.Name(), ".")) {
 				return filepath.SkipDir
 			}
 			return nil
