@@ -22,7 +22,7 @@ type Config struct {
 	Heartbeat    config.Duration `yaml:"heartbeat"`     // interval sent in BootNotification.conf
 	CallTimeout  config.Duration `yaml:"call_timeout"`  // for calls gridbox sends
 	Ping         config.Duration `yaml:"ping_interval"` // WebSocket pings to find dead connections; 0: none
-	DataDir      string          `yaml:"data_dir"`      // transactions file
+	DataDir      string          `yaml:"data_dir"`      // transactions file; "" = the gateway's data directory (store.path)
 	MaxCurrent   float64         `yaml:"max_current"`   // upper bound of the max_current actuator, A
 	Voltage      float64         `yaml:"voltage"`       // V per phase, to turn A into W
 	Phases       int             `yaml:"phases"`        // phases, to turn A into W
@@ -42,7 +42,6 @@ const (
 	DefaultHeartbeat   = 5 * time.Minute
 	DefaultCallTimeout = 30 * time.Second
 	DefaultPing        = time.Minute
-	DefaultDataDir     = "./data"
 	DefaultMaxCurrent  = 32
 	DefaultVoltage     = 230
 	DefaultPhases      = 3
@@ -50,7 +49,7 @@ const (
 
 func newConfig() *Config {
 	return &Config{Listen: DefaultListen, Path: DefaultPath, Heartbeat: config.Duration(DefaultHeartbeat),
-		CallTimeout: config.Duration(DefaultCallTimeout), Ping: config.Duration(DefaultPing), DataDir: DefaultDataDir,
+		CallTimeout: config.Duration(DefaultCallTimeout), Ping: config.Duration(DefaultPing),
 		MaxCurrent: DefaultMaxCurrent, Voltage: DefaultVoltage, Phases: DefaultPhases}
 }
 
@@ -81,9 +80,6 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.Ping.D() < 0 {
 		add("ping_interval", "%v: want 0 (no pings) or more", c.Ping.D())
-	}
-	if c.DataDir == "" {
-		add("data_dir", "is empty")
 	}
 	if c.MaxCurrent <= 0 {
 		add("max_current", "%v: want more than 0 A", c.MaxCurrent)

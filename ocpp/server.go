@@ -185,6 +185,9 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	if env.Bus == nil {
 		return nil, errors.New("ocpp: no bus")
 	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = env.DataDir
+	}
 	s, err := NewServer(cfg, env.Bus, Options{Log: env.Log, Metrics: env.Metrics})
 	if err != nil {
 		return nil, err
