@@ -118,6 +118,13 @@ type summaryDoc struct {
 		Role        string `yaml:"role"`
 		Description string `yaml:"description"`
 	} `yaml:"registers"`
+	Datapoints []struct { // drivers other than modbus (http)
+		Name        string `yaml:"name"`
+		Kind        string `yaml:"kind"`
+		Unit        string `yaml:"unit"`
+		Role        string `yaml:"role"`
+		Description string `yaml:"description"`
+	} `yaml:"datapoints"`
 }
 
 // Summaries describes every built-in profile, sorted by name.
@@ -145,7 +152,7 @@ func summarize(data []byte, source string) (Summary, error) {
 		return Summary{}, fmt.Errorf("%s: %w", source, err)
 	}
 	s := Summary{Name: doc.Name, Driver: doc.Driver, Description: doc.Description, Sign: doc.Sign}
-	for _, r := range doc.Registers {
+	for _, r := range append(doc.Registers, doc.Datapoints...) {
 		kind := r.Kind
 		if kind == "" {
 			kind = "sensor"

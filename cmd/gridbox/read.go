@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/driver"
+	"github.com/gridbox/gridbox/driver/httpdrv"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/profile"
 )
@@ -31,6 +32,7 @@ type readDriver struct {
 // A driver that implements driver.OneShot is added by one line.
 var readDrivers = []readDriver{
 	{name: "modbus", schemes: []string{"tcp", "udp", "rtu", "rtuovertcp", "rtuoverudp"}, open: modbus.OneShot, syntax: modbus.SpecSyntax},
+	{name: "http", schemes: []string{"http", "https"}, open: httpdrv.OneShot, syntax: httpdrv.SpecSyntax},
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {
