@@ -117,11 +117,11 @@ func (d *Driver) metricsFor(reg prometheus.Registerer) *metrics {
 	}
 	m := &metrics{
 		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gridbox_http_requests_total",
+			Name: "gridbox_http_device_requests_total",
 			Help: "HTTP requests sent to devices, by device.",
 		}, []string{"device"})),
 		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gridbox_http_errors_total",
+			Name: "gridbox_http_device_errors_total",
 			Help: "HTTP device errors by device and kind (io, timeout, status, oversized, malformed, type, missing).",
 		}, []string{"device", "kind"})),
 	}

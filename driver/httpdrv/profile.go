@@ -38,6 +38,12 @@ type Request struct {
 
 // ParseProfile decodes a profile strictly and checks its datapoints.
 func ParseProfile(data []byte, source string) (*Profile, error) {
+	var head struct {
+		Driver string `yaml:"driver"`
+	}
+	if err := yaml.Unmarshal(data, &head); err == nil && head.Driver != "" && head.Driver != "http" {
+		return nil, fmt.Errorf("%s: profile is for driver %q, want http", source, head.Driver)
+	}
 	var p Profile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
