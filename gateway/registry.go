@@ -5,6 +5,7 @@ import (
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/httpdrv"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/socket"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
@@ -18,6 +19,7 @@ func builtinDrivers() []driver.Factory {
 	return []driver.Factory{
 		modbus.New().Factory(),
 		httpdrv.New().Factory(),
+		socket.New().Factory(),
 	}
 }
 

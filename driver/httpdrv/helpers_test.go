@@ -171,4 +171,3 @@ func errCount(reg *prometheus.Registry, device, kind string) float64 {
 	}
 	return 0
 }
-
