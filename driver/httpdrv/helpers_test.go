@@ -101,7 +101,7 @@ func (s *sink) snapshot() (model.DeviceState, uint64, uint64) {
 
 // newTestDevice decodes a device from YAML like the gateway does (strict
 // keys, Validate, NewDevice with the built-in profiles) and counts into reg.
-func newTestDevice(t *testing.T, src string, reg prometheus.Registerer) *Device {
+func newTestDevice(t testing.TB, src string, reg prometheus.Registerer) *Device {
 	t.Helper()
 	var root yaml.Node
 	if err := yaml.Unmarshal([]byte(src), &root); err != nil {

@@ -9,7 +9,7 @@ import (
 	"github.com/gridbox/gridbox/sim/httpsim"
 )
 
-func startSim(t *testing.T, name string) *httpsim.Server {
+func startSim(t testing.TB, name string) *httpsim.Server {
 	t.Helper()
 	s, err := httpsim.Start(context.Background(), name, "127.0.0.1:0", nil)
 	if err != nil {
