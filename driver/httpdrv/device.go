@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
+	"strconv"
 	"sync"
 	"time"
 
@@ -198,7 +198,7 @@ func (d *Device) value(f *field, v any, q model.Quality, at int64) model.Value {
 func formatValue(v any) string {
 	switch x := v.(type) {
 	case float64:
-		return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%f", x), "0"), ".")
+		return strconv.FormatFloat(x, 'f', -1, 64)
 	case bool:
 		if x {
 			return "1"
