@@ -55,8 +55,8 @@ http: {listen: "127.0.0.1:0", auth: none}
 mqtt: {broker: embedded, listen: "127.0.0.1:0"}
 store: {path: %q, flush_interval: 100ms}
 devices:
-  - {id: pv, driver: http, url: %q, profile: fronius-solar-api, interval: 50ms}
-  - {id: bad, driver: http, url: %q, format: json, max_body: 1000, interval: 20ms, datapoints: [{name: p, path: P, unit: W}]}
+  - {id: pv, driver: http, timeout: 10s, url: %q, profile: fronius-solar-api, interval: 50ms}
+  - {id: bad, driver: http, timeout: 10s, url: %q, format: json, max_body: 1000, interval: 20ms, datapoints: [{name: p, path: P, unit: W}]}
   - {id: junk, driver: socket, url: "tcp://%s", format: json, timeout: 10s, datapoints: [{name: p, path: P, unit: W}]}
 `, t.TempDir(), pv.URL(), garbage.URL, junk)
 	cfg, err := config.Parse([]byte(src), "test.yaml", func(string) (string, bool) { return "", false })

@@ -16,7 +16,7 @@ import (
 // as null.
 func TestFroniusRecordedAnswers(t *testing.T) {
 	base := startPeer(t)
-	day := pollOnce(t, newTestDevice(t, fmt.Sprintf("{id: pv, driver: http, url: %q, profile: fronius-solar-api}", base), nil))
+	day := pollOnce(t, newTestDevice(t, fmt.Sprintf("{id: pv, driver: http, timeout: 10s, url: %q, profile: fronius-solar-api}", base), nil))
 	wantValues(t, day, map[string]any{
 		"pv_power": 2591.2, "grid_power": -1041.7, "load_power": -2369.8,
 		"battery_power": -820.3, // P_Akku 820.3 is discharging: negative in gridbox
@@ -25,7 +25,7 @@ func TestFroniusRecordedAnswers(t *testing.T) {
 	if st, polls, errs := day.snapshot(); !st.Online || st.Error != "" || polls != 1 || errs != 0 {
 		t.Errorf("day: state %+v polls %d errs %d", st, polls, errs)
 	}
-	night := pollOnce(t, newTestDevice(t, fmt.Sprintf("{id: pv, driver: http, url: %q, profile: fronius-solar-api}", base+"/night"), nil))
+	night := pollOnce(t, newTestDevice(t, fmt.Sprintf("{id: pv, driver: http, timeout: 10s, url: %q, profile: fronius-solar-api}", base+"/night"), nil))
 	wantValues(t, night, map[string]any{"pv_power": nil, "battery_power": nil, "battery_soc": nil, "grid_power": 412.3})
 	if v, _ := night.value("pv_power"); v.Quality != model.Good {
 		t.Errorf("null pv_power has quality %s, want good (the inverter says: none)", v.Quality)
@@ -43,13 +43,13 @@ func TestMalformedAnswersCounted(t *testing.T) {
 		name, device, kind, inState string
 		online                      bool
 	}{
-		{"truncated json", fmt.Sprintf("{id: d, driver: http, url: %q, profile: fronius-solar-api}", base+"/truncated"), "malformed", "malformed document: json", false},
-		{"garbage as json", fmt.Sprintf("{id: d, driver: http, url: %q, format: json, datapoints: [{name: a, path: a}]}", base+"/raw/garbage.bin"), "malformed", "malformed document: json", false},
-		{"truncated xml", fmt.Sprintf("{id: d, driver: http, url: %q, format: xml, datapoints: [{name: a, path: a/b}]}", base+"/raw/truncated.xml"), "malformed", "malformed document: xml", false},
-		{"http 500", fmt.Sprintf("{id: d, driver: http, url: %q, format: json, datapoints: [{name: a, path: a}]}", base+"/status/500"), "status", "HTTP 500", false},
-		{"oversized", fmt.Sprintf("{id: d, driver: http, url: %q, max_body: 1000, format: json, datapoints: [{name: a, path: a}]}", base+"/big/5000000"), "oversized", "larger than max_body 1000", false},
-		{"wrong types", fmt.Sprintf("{id: d, driver: http, url: %q, profile: fronius-solar-api}", base+"/wrongtype"), "type", "pv_power (Body.Data.Site.P_PV): want a number, got object", true},
-		{"refused", fmt.Sprintf("{id: d, driver: http, url: \"http://%s\", format: json, datapoints: [{name: a, path: a}]}", testenv.FreeAddr(t)), "io", "connect", false},
+		{"truncated json", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, profile: fronius-solar-api}", base+"/truncated"), "malformed", "malformed document: json", false},
+		{"garbage as json", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, format: json, datapoints: [{name: a, path: a}]}", base+"/raw/garbage.bin"), "malformed", "malformed document: json", false},
+		{"truncated xml", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, format: xml, datapoints: [{name: a, path: a/b}]}", base+"/raw/truncated.xml"), "malformed", "malformed document: xml", false},
+		{"http 500", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, format: json, datapoints: [{name: a, path: a}]}", base+"/status/500"), "status", "HTTP 500", false},
+		{"oversized", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, max_body: 1000, format: json, datapoints: [{name: a, path: a}]}", base+"/big/5000000"), "oversized", "larger than max_body 1000", false},
+		{"wrong types", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, profile: fronius-solar-api}", base+"/wrongtype"), "type", "pv_power (Body.Data.Site.P_PV): want a number, got object", true},
+		{"refused", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: \"http://%s\", format: json, datapoints: [{name: a, path: a}]}", testenv.FreeAddr(t)), "io", "connect", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestMalformedAnswersCounted(t *testing.T) {
 func TestAmbusSOAPPerMeter(t *testing.T) {
 	base := startPeer(t)
 	reg := prometheus.NewRegistry()
-	dev := newTestDevice(t, fmt.Sprintf("{id: heat, driver: http, url: %q, profile: ambus-net, units: [\"1001\", \"1002\", \"9999\"], pause: 10ms}", base), reg)
+	dev := newTestDevice(t, fmt.Sprintf("{id: heat, driver: http, timeout: 10s, url: %q, profile: ambus-net, units: [\"1001\", \"1002\", \"9999\"], pause: 10ms}", base), reg)
 	if n := len(dev.Datapoints()); n != 15 {
 		t.Fatalf("%d datapoints, want 5 per meter", n)
 	}
@@ -102,7 +102,7 @@ func TestAmbusSOAPPerMeter(t *testing.T) {
 // reads the value back with the next poll.
 func TestDachsWriteReadBack(t *testing.T) {
 	base := startPeer(t)
-	dev := newTestDevice(t, fmt.Sprintf("{id: chp, driver: http, url: %q, profile: senertec-dachs}", base), nil)
+	dev := newTestDevice(t, fmt.Sprintf("{id: chp, driver: http, timeout: 10s, url: %q, profile: senertec-dachs}", base), nil)
 	s := newSink()
 	dev.mu.Lock()
 	dev.sink = s

@@ -33,7 +33,7 @@ func TestProfilesAgainstSimulators(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.profile, func(t *testing.T) {
 			s := startSim(t, tc.profile)
-			dev := newTestDevice(t, fmt.Sprintf("{id: d, driver: http, url: %q, profile: %s%s}", s.URL(), tc.profile, tc.extra), nil)
+			dev := newTestDevice(t, fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, profile: %s%s}", s.URL(), tc.profile, tc.extra), nil)
 			out := pollOnce(t, dev)
 			wantValues(t, out, tc.want)
 			for _, p := range dev.Datapoints() {
@@ -52,7 +52,7 @@ func TestProfilesAgainstSimulators(t *testing.T) {
 // simulated CHP; the read-back and the next polls show it.
 func TestDachsSimulatorWrite(t *testing.T) {
 	s := startSim(t, "senertec-dachs")
-	dev := newTestDevice(t, fmt.Sprintf("{id: chp, driver: http, url: %q, profile: senertec-dachs, interval: 50ms}", s.URL()), nil)
+	dev := newTestDevice(t, fmt.Sprintf("{id: chp, driver: http, timeout: 10s, url: %q, profile: senertec-dachs, interval: 50ms}", s.URL()), nil)
 	out := newSink()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -201,7 +201,7 @@ func TestJSONLines(t *testing.T) {
 func TestYAMLDocuments(t *testing.T) {
 	addr := testenv.FreeAddr(t)
 	startFeed(t, addr, "docs.yaml")
-	s, reg := run(t, fmt.Sprintf("{id: m, driver: socket, url: \"tcp://%s\", format: yaml, timeout: 5s, datapoints: %s}", addr, points))
+	s, reg := run(t, fmt.Sprintf("{id: m, driver: socket, url: \"tcp://%s\", format: yaml, timeout: 60s, datapoints: %s}", addr, points))
 	testenv.Eventually(t, 20*time.Second, "the broken document counted", func() bool {
 		return count(reg, "gridbox_socket_errors_total", "device=m", "kind=malformed") >= 1
 	})
