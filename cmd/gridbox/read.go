@@ -14,6 +14,7 @@ import (
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/httpdrv"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/socket"
 	"github.com/gridbox/gridbox/profile"
 )
 
@@ -33,6 +34,7 @@ type readDriver struct {
 var readDrivers = []readDriver{
 	{name: "modbus", schemes: []string{"tcp", "udp", "rtu", "rtuovertcp", "rtuoverudp"}, open: modbus.OneShot, syntax: modbus.SpecSyntax},
 	{name: "http", schemes: []string{"http", "https"}, open: httpdrv.OneShot, syntax: httpdrv.SpecSyntax},
+	{name: "socket", schemes: []string{"tcp"}, open: socket.OneShot, syntax: socket.SpecSyntax},
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -3,6 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +69,42 @@ func TestSimAndReadHTTP(t *testing.T) {
 	code, _, errs = runCmd("read", "http://"+addr, "--profile", "ambus-net")
 	if code != exitUsage || !strings.Contains(errs, "?unit=ID") {
 		t.Errorf("ambus-net without a meter: exit %d, %q", code, errs)
+	}
+}
+
+// TestReadSocket reads the first JSON document a socat peer streams, with
+// `gridbox read --driver socket` (tcp:// alone picks Modbus).
+func TestReadSocket(t *testing.T) {
+	socat := testenv.Tool(t, "socat")
+	addr := testenv.FreeAddr(t)
+	port := addr[strings.LastIndexByte(addr, ':')+1:]
+	stream := filepath.Join(t.TempDir(), "stream.jsonl") // socat splits addresses at commas: the data goes in a file
+	if err := os.WriteFile(stream, []byte("garbage\n{\"meter\": {\"power\": 1200.5}, \"phases\": [230, 231, 232.5]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(socat, "TCP-LISTEN:"+port+",bind=127.0.0.1,reuseaddr,fork", "SYSTEM:cat "+stream+"; sleep 10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	testenv.Eventually(t, 10*time.Second, "socat to listen", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	code, out, errs := runCmd("read", "--driver", "socket", "--timeout", "10s", "tcp://"+addr, "meter.power", "phases.2", "nope")
+	if code != exitRuntime || !strings.Contains(errs, "1 of 3 reads failed") {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{"meter.power", "1200.5  = 1200.5", "phases.2", "232.5  = 232.5", "nope", "no such path"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, _, errs = runCmd("read", "--driver", "socket", "tcp://"+addr+"?format=xml", "a")
+	if code != exitUsage || !strings.Contains(errs, `format "xml": want json or yaml`) {
+		t.Errorf("format xml: exit %d, %q", code, errs)
 	}
 }

@@ -114,6 +114,8 @@ func parseURL(s string) (string, error) {
 		return "", fmt.Errorf("%q: want tcp://host:port", s)
 	case u.Hostname() == "" || u.Port() == "":
 		return "", fmt.Errorf("%q: want tcp://host:port", s)
+	case u.RawQuery != "" || (u.Path != "" && u.Path != "/"):
+		return "", fmt.Errorf("%q: want tcp://host:port without path or query (set format and delimiter as keys)", s)
 	}
 	return u.Host, nil
 }

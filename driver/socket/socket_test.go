@@ -247,6 +247,7 @@ func TestConfigErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{`{id: a, driver: socket, url: "udp://h:1", format: json, datapoints: [{name: p, path: a}]}`, "want tcp://host:port"},
 		{`{id: a, driver: socket, url: "tcp://h", format: json, datapoints: [{name: p, path: a}]}`, "want tcp://host:port"},
+		{`{id: a, driver: socket, url: "tcp://h:1?format=yaml", format: json, datapoints: [{name: p, path: a}]}`, "without path or query"},
 		{`{id: a, driver: socket, url: "tcp://h:1", format: xml, datapoints: [{name: p, path: a}]}`, `format: "xml": want json or yaml`},
 		{`{id: a, driver: socket, url: "tcp://h:1", format: json, delimiter: comma, datapoints: [{name: p, path: a}]}`, "want newline or document"},
 		{`{id: a, driver: socket, url: "tcp://h:1", format: json}`, "no datapoints"},
