@@ -155,28 +155,42 @@ func (d *Device) readUnit(ctx context.Context, unit string) (vals []model.Value,
 		}
 		return vals, []error{err}, false
 	}
+	fields, missing := 0, 0
 	for _, f := range d.fields {
 		if f.unit != unit {
 			continue
 		}
+		fields++
 		v, err := d.extract(doc, f)
-		if err != nil {
+		switch {
+		case errors.Is(err, docpath.ErrMissing):
+			missing++
+			vals = append(vals, d.value(f, nil, model.Good, now))
+		case err != nil:
 			errs = append(errs, err)
 			vals = append(vals, d.value(f, nil, model.Bad, now))
-			continue
+		default:
+			vals = append(vals, d.value(f, v, model.Good, now))
 		}
-		vals = append(vals, d.value(f, v, model.Good, now))
+	}
+	if fields > 0 && missing == fields {
+		err := fmt.Errorf("none of the %d datapoint paths is in the answer: wrong paths or a different answer", fields)
+		if unit != "" {
+			err = fmt.Errorf("unit %s: %w", unit, err)
+		}
+		errs = append(errs, err)
 	}
 	return vals, errs, true
 }
 
-// extract finds f's value in doc: a missing path is null (counted, not an
-// error: devices leave out what they do not have); a wrong type is an error.
+// extract finds f's value in doc. A missing path (docpath.ErrMissing) is
+// counted; the caller publishes null, since devices leave out what they do
+// not have. A wrong type is an error.
 func (d *Device) extract(doc docpath.Doc, f *field) (any, error) {
 	raw, err := doc.Get(f.Path)
 	if errors.Is(err, docpath.ErrMissing) {
 		d.m.error("missing")
-		return nil, nil
+		return nil, err
 	}
 	if err != nil {
 		return nil, err

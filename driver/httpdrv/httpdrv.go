@@ -6,6 +6,7 @@
 package httpdrv
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -174,9 +175,7 @@ func (m devMetrics) error(kind string) {
 }
 
 // sleep waits d or until ctx is done; it reports whether ctx is still live.
-func sleep(ctx interface {
-	Done() <-chan struct{}
-}, d time.Duration) bool {
+func sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}

@@ -49,6 +49,7 @@ func TestMalformedAnswersCounted(t *testing.T) {
 		{"http 500", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, format: json, datapoints: [{name: a, path: a}]}", base+"/status/500"), "status", "HTTP 500", false},
 		{"oversized", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, max_body: 1000, format: json, datapoints: [{name: a, path: a}]}", base+"/big/5000000"), "oversized", "larger than max_body 1000", false},
 		{"wrong types", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, profile: fronius-solar-api}", base+"/wrongtype"), "type", "pv_power (Body.Data.Site.P_PV): want a number, got object", true},
+		{"no path matches", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: %q, format: json, datapoints: [{name: a, path: Body.Data.Site.PV}]}", base+"/solar_api/v1/GetPowerFlowRealtimeData.fcgi"), "missing", "none of the 1 datapoint paths is in the answer", true},
 		{"refused", fmt.Sprintf("{id: d, driver: http, timeout: 10s, url: \"http://%s\", format: json, datapoints: [{name: a, path: a}]}", testenv.FreeAddr(t)), "io", "connect", false},
 	}
 	for _, tc := range tests {

@@ -112,12 +112,19 @@ func (d *Device) handle(data []byte, out driver.Sink) {
 	now := model.NowMs()
 	vals := make([]model.Value, 0, len(d.points))
 	var errs []error
+	missing := 0
 	for _, p := range d.points {
 		v, q, err := d.extract(parsed, p)
-		if err != nil {
+		switch {
+		case errors.Is(err, docpath.ErrMissing):
+			missing++
+		case err != nil:
 			errs = append(errs, err)
 		}
 		vals = append(vals, model.Value{Device: d.cfg.ID, Name: p.Name, Value: v, Time: now, Quality: q})
+	}
+	if missing == len(d.points) {
+		errs = append(errs, fmt.Errorf("none of the %d datapoint paths is in the document: wrong paths or a different document", missing))
 	}
 	out.Publish(vals...)
 	st := model.DeviceState{Device: d.cfg.ID, Online: true, LastSeen: now}
@@ -127,12 +134,13 @@ func (d *Device) handle(data []byte, out driver.Sink) {
 	out.SetState(st, 1, uint64(len(errs)))
 }
 
-// extract finds one point's value: missing is null, a wrong type is bad.
+// extract finds one point's value: missing is null with good quality (and
+// docpath.ErrMissing, counted), a wrong type is bad.
 func (d *Device) extract(doc docpath.Doc, p Point) (any, model.Quality, error) {
 	raw, err := doc.Get(p.Path)
 	if errors.Is(err, docpath.ErrMissing) {
 		d.m.error("missing")
-		return nil, model.Good, nil
+		return nil, model.Good, err
 	}
 	if err != nil {
 		return nil, model.Bad, err
