@@ -87,12 +87,12 @@ func (d *Device) session(ctx context.Context, out driver.Sink) (got bool, err er
 		doc, err := fr.next()
 		var se *streamError
 		switch {
+		case errors.As(err, &se):
+			d.bad(se.kind, fmt.Errorf("socket %s: %w", d.addr, err), out)
+			return got, fmt.Errorf("socket %s: %w: reconnecting", d.addr, err)
 		case errors.Is(err, errOversized):
 			d.bad("oversized", fmt.Errorf("socket %s: %w (%d bytes)", d.addr, err, d.cfg.MaxDocument), out)
 			continue
-		case errors.As(err, &se):
-			d.bad("malformed", fmt.Errorf("socket %s: %w", d.addr, err), out)
-			return got, fmt.Errorf("socket %s: %w: reconnecting", d.addr, err)
 		case err != nil:
 			return got, fmt.Errorf("socket %s: %w", d.addr, err)
 		}

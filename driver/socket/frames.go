@@ -21,8 +21,13 @@ type framer interface {
 	next() ([]byte, error)
 }
 
-// streamError is a stream that cannot be cut into documents any more.
-type streamError struct{ err error }
+// streamError is a stream that cannot be cut into documents any more;
+// kind is malformed or oversized. It does not wrap errOversized, so that a
+// caller skipping oversized documents never loops on it.
+type streamError struct {
+	kind string
+	err  error
+}
 
 func (e *streamError) Error() string { return e.err.Error() }
 func (e *streamError) Unwrap() error { return e.err }
@@ -145,9 +150,9 @@ func (j *jsonDocs) next() ([]byte, error) {
 	var se *json.SyntaxError
 	switch {
 	case errors.Is(err, errOversized):
-		return nil, &streamError{err}
+		return nil, &streamError{"oversized", errors.New("document larger than max_document")}
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, &streamError{fmt.Errorf("malformed document: json: %w", err)}
+		return nil, &streamError{"malformed", fmt.Errorf("malformed document: json: %w", err)}
 	case err != nil:
 		return nil, err
 	}
