@@ -109,9 +109,9 @@ func (d *Device) logErr(err error) {
 	d.mu.Unlock()
 	switch {
 	case changed && err != nil:
-		d.log.Warn("http device error", "url", d.cfg.URL, "err", err)
+		d.log.Warn("http device error", "url", redact(d.cfg.URL), "err", err)
 	case changed:
-		d.log.Info("http device answers again", "url", d.cfg.URL)
+		d.log.Info("http device answers again", "url", redact(d.cfg.URL))
 	}
 }
 

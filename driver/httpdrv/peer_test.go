@@ -116,3 +116,14 @@ func TestDachsWriteReadBack(t *testing.T) {
 	}
 	wantValues(t, s, map[string]any{"glt_request": 0.0})
 }
+
+// TestPasswordNotShown: a password in the URL never reaches the state.
+func TestPasswordNotShown(t *testing.T) {
+	base := startPeer(t)
+	for _, url := range []string{"http://u:s3cret@" + testenv.FreeAddr(t), strings.Replace(base, "http://", "http://u:s3cret@", 1) + "/status/500"} {
+		s := pollOnce(t, newTestDevice(t, fmt.Sprintf("{id: d, driver: http, url: %q, format: json, datapoints: [{name: a, path: a}]}", url), nil))
+		if st, _, _ := s.snapshot(); st.Error == "" || strings.Contains(st.Error, "s3cret") || !strings.Contains(st.Error, "u:xxxxx@") {
+			t.Errorf("state error %q: want the error with the password redacted", st.Error)
+		}
+	}
+}

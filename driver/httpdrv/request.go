@@ -43,26 +43,10 @@ func resolve(c *Config, p *Profile) (*target, []config.FieldError) {
 	rawURL, body := c.URL, c.Body
 	t.base = baseOf(c.URL)
 	if p != nil {
-		t.base = strings.TrimSuffix(c.URL, "/")
-		rawURL = t.base + p.Request.Path
-		if p.Request.Method != "" {
-			t.method = p.Request.Method
-		}
-		for k, v := range p.Request.Headers {
-			t.headers[k] = v
-		}
-		if body == "" {
-			body = p.Request.Body
-		}
-		if t.format == "" {
-			t.format = p.Format
-		}
-		if p.Pause != nil {
-			t.pause = p.Pause.D()
-		}
 		if p.PerUnit && len(c.Units) == 0 {
 			return nil, []config.FieldError{config.Errf("units", "profile %s reads one meter per request: list the meter ids", p.Name)}
 		}
+		rawURL, body = t.applyProfile(c, p)
 	}
 	if c.Method != "" {
 		t.method = c.Method
@@ -85,6 +69,38 @@ func resolve(c *Config, p *Profile) (*target, []config.FieldError) {
 		errs = append(errs, config.Errf("method", "%q is not an HTTP method", t.method))
 	}
 	return t, errs
+}
+
+// applyProfile sets the profile's request, format and pause; it returns
+// the request URL (base URL + the profile's path) and the body template.
+func (t *target) applyProfile(c *Config, p *Profile) (rawURL, body string) {
+	t.base = strings.TrimSuffix(c.URL, "/")
+	if p.Request.Method != "" {
+		t.method = p.Request.Method
+	}
+	for k, v := range p.Request.Headers {
+		t.headers[k] = v
+	}
+	if t.format == "" {
+		t.format = p.Format
+	}
+	if p.Pause != nil {
+		t.pause = p.Pause.D()
+	}
+	body = c.Body
+	if body == "" {
+		body = p.Request.Body
+	}
+	return t.base + p.Request.Path, body
+}
+
+// redact hides a password in a URL for errors and logs.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
 }
 
 // baseOf returns scheme://host of a URL.
@@ -134,13 +150,14 @@ func render(t *template.Template, d tmplData) (string, error) {
 // maxBody bytes: a bigger answer, a status other than 2xx or a transport
 // error is a *fetchError.
 func exchange(ctx context.Context, c *http.Client, method, u string, headers map[string]string, auth *Auth, body string, maxBody int64) ([]byte, error) {
+	shown := redact(u)
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, &fetchError{"io", fmt.Errorf("%s %s: %w", method, u, err)}
+		return nil, &fetchError{"io", fmt.Errorf("%s %s: %w", method, shown, redactErr(err))}
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
@@ -156,19 +173,29 @@ func exchange(ctx context.Context, c *http.Client, method, u string, headers map
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 			kind = "timeout"
 		}
-		return nil, &fetchError{kind, fmt.Errorf("%s %s: %w", method, u, err)}
+		return nil, &fetchError{kind, fmt.Errorf("%s %s: %w", method, shown, redactErr(err))}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	switch {
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		return nil, &fetchError{"status", fmt.Errorf("%s %s: HTTP %s: %s", method, u, resp.Status, snippet(data))}
+		return nil, &fetchError{"status", fmt.Errorf("%s %s: HTTP %s: %s", method, shown, resp.Status, snippet(data))}
 	case int64(len(data)) > maxBody:
-		return nil, &fetchError{"oversized", fmt.Errorf("%s %s: answer is larger than max_body %d bytes", method, u, maxBody)}
+		return nil, &fetchError{"oversized", fmt.Errorf("%s %s: answer is larger than max_body %d bytes", method, shown, maxBody)}
 	case err != nil:
-		return nil, &fetchError{"io", fmt.Errorf("%s %s: reading the answer: %w", method, u, err)}
+		return nil, &fetchError{"io", fmt.Errorf("%s %s: reading the answer: %w", method, shown, err)}
 	}
 	return data, nil
+}
+
+// redactErr keeps an error but drops the URL net/http puts in front
+// (already shown, redacted, by the caller).
+func redactErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 func isTimeout(err error) bool {
@@ -202,7 +229,7 @@ func (t *target) read(ctx context.Context, c *http.Client, unit string) (docpath
 	}
 	doc, err := docpath.Parse(t.format, data)
 	if err != nil {
-		return nil, data, fmt.Errorf("%s %s: %w", t.method, u, err)
+		return nil, data, fmt.Errorf("%s %s: %w", t.method, redact(u), err)
 	}
 	return doc, data, nil
 }
