@@ -4,8 +4,10 @@ import (
 	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/control"
 	"github.com/gridbox/gridbox/driver"
+	"github.com/gridbox/gridbox/driver/httpdrv"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/socket"
 	"github.com/gridbox/gridbox/driver/sunspec"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/ocpp"
@@ -22,6 +24,8 @@ func builtinDrivers() []driver.Factory {
 		modbus.New().Factory(),
 		knx.New().Factory(),
 		sunspec.New().Factory(),
+		httpdrv.New().Factory(),
+		socket.New().Factory(),
 	}
 }
 

@@ -1,14 +1,17 @@
 package profile_test
 
 import (
+	"fmt"
 	"testing"
 
+	"github.com/gridbox/gridbox/driver/httpdrv"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/model"
 	"github.com/gridbox/gridbox/profile"
 )
 
-// TestBuiltinsParseWithDriver: the real Modbus driver accepts every built-in
-// profile and exposes one datapoint per register.
+// TestBuiltinsParseWithDriver: the real driver of each built-in profile
+// (Modbus, HTTP) accepts it and exposes one datapoint per listed datapoint.
 func TestBuiltinsParseWithDriver(t *testing.T) {
 	lib := profile.Builtin()
 	sums, err := lib.Summaries()
@@ -20,12 +23,25 @@ func TestBuiltinsParseWithDriver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := modbus.ParseProfile(data, src)
+		var dps []model.Datapoint
+		switch s.Driver {
+		case "modbus":
+			p, perr := modbus.ParseProfile(data, src)
+			if err = perr; err == nil {
+				dps = append(p.Datapoints(), p.DetectDatapoints()...)
+			}
+		case "http":
+			p, perr := httpdrv.ParseProfile(data, src)
+			if err = perr; err == nil {
+				dps = p.Datapoints()
+			}
+		default:
+			err = fmt.Errorf("driver %q has no check here: add it", s.Driver)
+		}
 		if err != nil {
 			t.Errorf("%s: %v", s.Name, err)
 			continue
 		}
-		dps := append(p.Datapoints(), p.DetectDatapoints()...)
 		if len(dps) != len(s.Datapoints) {
 			t.Errorf("%s: driver has %d datapoints, summary %d", s.Name, len(dps), len(s.Datapoints))
 			continue

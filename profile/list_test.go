@@ -11,10 +11,14 @@ func TestSummaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sums) != 4 {
-		t.Fatalf("got %d summaries, want 4", len(sums))
+	if len(sums) != 7 {
+		t.Fatalf("got %d summaries, want 7", len(sums))
 	}
 	for _, s := range sums {
+		if s.Driver == "http" {
+			checkHTTPSummary(t, s)
+			continue
+		}
 		want := expected()[s.Name]
 		if s.Driver != "modbus" || s.Description == "" || s.Sign == "" || len(s.Datapoints) != len(want) {
 			t.Errorf("%s: driver %q, description %q, sign %q, %d datapoints (want modbus, set, set, %d)",
@@ -71,5 +75,25 @@ func TestWriteListBuiltins(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("listing lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// checkHTTPSummary: an HTTP profile's summary lists its datapoints (from the
+// datapoints key) with kinds and roles.
+func checkHTTPSummary(t *testing.T, s Summary) {
+	t.Helper()
+	want := map[string][]string{ // name:kind:role of each datapoint
+		"fronius-solar-api": {"pv_power:sensor:pv_power", "grid_power:sensor:grid_power", "load_power:sensor:",
+			"battery_power:sensor:battery_power", "battery_soc:sensor:battery_soc", "energy_total:sensor:"},
+		"senertec-dachs": {"electric_power:sensor:", "energy_electric:sensor:", "energy_thermal:sensor:",
+			"starts:sensor:", "fault:sensor:", "glt_request:actuator:"},
+		"ambus-net": {"heat_power:sensor:", "flow:sensor:", "heat_energy:sensor:", "flow_temperature:sensor:", "return_temperature:sensor:"},
+	}[s.Name]
+	var got []string
+	for _, d := range s.Datapoints {
+		got = append(got, d.Name+":"+d.Kind+":"+d.Role)
+	}
+	if s.Description == "" || s.Sign == "" || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("%s: description %q sign %q datapoints %v, want %v", s.Name, s.Description, s.Sign, got, want)
 	}
 }

@@ -113,6 +113,7 @@ type summaryDoc struct {
 	Description string        `yaml:"description"`
 	Sign        string        `yaml:"sign"`
 	Registers   []registerDoc `yaml:"registers"`
+	Datapoints  []registerDoc `yaml:"datapoints"` // drivers other than modbus (http)
 	Detect      []struct {
 		Name      string        `yaml:"name"`
 		Registers []registerDoc `yaml:"registers"`
@@ -161,7 +162,7 @@ func summarize(data []byte, source string) (Summary, error) {
 			Name: r.Name, Kind: kind, Unit: r.Unit, Role: r.Role, Description: r.Description, Detect: detect,
 		})
 	}
-	for _, r := range doc.Registers {
+	for _, r := range append(doc.Registers, doc.Datapoints...) {
 		add(r, "")
 	}
 	for _, d := range doc.Detect {

@@ -9,12 +9,15 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gridbox/gridbox/sim/httpsim"
 	"github.com/simonvetter/modbus"
 )
 
@@ -30,10 +33,32 @@ const (
 	errNoUnit = modbus.ErrGWTargetFailedToRespond
 )
 
-// Names lists the simulators, sorted: one per built-in profile, and the
-// SunSpec devices (sunspec-*), which need no profile.
+// Names lists the simulators, sorted: one per built-in profile (the Modbus
+// ones of this package and the HTTP ones of sim/httpsim), and the SunSpec
+// devices (sunspec-*), which need no profile.
 func Names() []string {
-	return []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int"}
+	names := append([]string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int"}, httpsim.Names()...)
+	sort.Strings(names)
+	return names
+}
+
+// Sim is a running simulator of any protocol.
+type Sim interface {
+	Addr() string // host:port it listens on
+	URL() string  // how a driver reaches it: tcp://host:port, http://host:port
+	Close() error
+}
+
+// Serve runs simulator name on listen, whatever its protocol: Modbus TCP
+// (unit 0 = the profile's default) or HTTP (unit must be 0).
+func Serve(ctx context.Context, name, listen string, unit uint8, log *slog.Logger) (Sim, error) {
+	if slices.Contains(httpsim.Names(), name) {
+		if unit != 0 {
+			return nil, fmt.Errorf("simulator %s is an HTTP device and has no unit id", name)
+		}
+		return httpsim.Start(ctx, name, listen, log)
+	}
+	return Start(ctx, name, listen, unit, log)
 }
 
 // newDevice makes the device model of a simulator and its default unit id.
@@ -225,6 +250,9 @@ func (s *Server) step(dt time.Duration) {
 
 // Addr returns the host:port the simulator listens on.
 func (s *Server) Addr() string { return s.addr }
+
+// URL returns the simulator's Modbus TCP URL.
+func (s *Server) URL() string { return "tcp://" + s.addr }
 
 // Requests returns how many Modbus requests the simulator has received.
 func (s *Server) Requests() uint64 { return s.requests.Load() }

@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/driver"
+	"github.com/gridbox/gridbox/driver/httpdrv"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/socket"
 	"github.com/gridbox/gridbox/driver/sunspec"
 	"github.com/gridbox/gridbox/profile"
 )
@@ -35,6 +37,8 @@ var readDrivers = []readDriver{
 	{name: "modbus", schemes: []string{"tcp", "udp", "rtu", "rtuovertcp", "rtuoverudp"}, open: modbus.OneShot, syntax: modbus.SpecSyntax},
 	{name: "knx", schemes: []string{"udp"}, open: knx.OneShot, syntax: knx.SpecSyntax},
 	{name: "sunspec", schemes: []string{"tcp", "rtuovertcp"}, open: sunspec.OneShot, syntax: sunspec.SpecSyntax, discovers: true},
+	{name: "http", schemes: []string{"http", "https"}, open: httpdrv.OneShot, syntax: httpdrv.SpecSyntax},
+	{name: "socket", schemes: []string{"tcp"}, open: socket.OneShot, syntax: socket.SpecSyntax},
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {
