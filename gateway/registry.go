@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/driver"
+	"github.com/gridbox/gridbox/driver/homematic"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/output/influx"
@@ -16,6 +17,7 @@ import (
 func builtinDrivers() []driver.Factory {
 	return []driver.Factory{
 		modbus.New().Factory(),
+		homematic.Factory(),
 	}
 }
 
