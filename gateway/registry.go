@@ -4,6 +4,7 @@ import (
 	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/homematic"
+	"github.com/gridbox/gridbox/driver/keba"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/output/influx"
@@ -18,6 +19,7 @@ func builtinDrivers() []driver.Factory {
 	return []driver.Factory{
 		modbus.New().Factory(),
 		homematic.Factory(),
+		keba.New().Factory(),
 	}
 }
 
