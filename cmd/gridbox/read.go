@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/driver"
+	"github.com/gridbox/gridbox/driver/keba"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/profile"
 )
@@ -31,6 +32,7 @@ type readDriver struct {
 // A driver that implements driver.OneShot is added by one line.
 var readDrivers = []readDriver{
 	{name: "modbus", schemes: []string{"tcp", "udp", "rtu", "rtuovertcp", "rtuoverudp"}, open: modbus.OneShot, syntax: modbus.SpecSyntax},
+	{name: "keba", schemes: []string{"udp"}, open: keba.OneShot, syntax: keba.SpecSyntax, discovers: true},
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {

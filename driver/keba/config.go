@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gridbox/gridbox/config"
@@ -46,6 +47,8 @@ func (c *Config) Validate() []config.FieldError {
 	add := func(path, format string, args ...any) { errs = append(errs, config.Errf(path, format, args...)) }
 	if _, err := parseURL(c.URL); err != nil {
 		add("url", "%v", err)
+	} else if strings.Contains(c.URL, "?") {
+		add("url", "no query here: set the local address with the listen key")
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		add("listen", "%v (like :7090)", err)

@@ -17,7 +17,9 @@ import (
 type Driver struct{ ports *ports }
 
 // New returns a driver without open ports.
-func New() *Driver { return &Driver{ports: &ports{byKey: map[string]*port{}, log: slog.New(slog.DiscardHandler)}} }
+func New() *Driver {
+	return &Driver{ports: &ports{byKey: map[string]*port{}, log: slog.New(slog.DiscardHandler)}}
+}
 
 // Factory returns the driver's factory for the gateway's driver table.
 func (d *Driver) Factory() driver.Factory {
