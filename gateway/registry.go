@@ -6,6 +6,7 @@ import (
 	"github.com/gridbox/gridbox/driver/homematic"
 	"github.com/gridbox/gridbox/driver/keba"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/mqttsrc"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
@@ -20,6 +21,7 @@ func builtinDrivers() []driver.Factory {
 		modbus.New().Factory(),
 		homematic.Factory(),
 		keba.New().Factory(),
+		mqttsrc.Factory(),
 	}
 }
 
