@@ -111,13 +111,17 @@ type summaryDoc struct {
 	Driver      string `yaml:"driver"`
 	Description string `yaml:"description"`
 	Sign        string `yaml:"sign"`
-	Registers   []struct {
-		Name        string `yaml:"name"`
-		Kind        string `yaml:"kind"`
-		Unit        string `yaml:"unit"`
-		Role        string `yaml:"role"`
-		Description string `yaml:"description"`
-	} `yaml:"registers"`
+	Registers   []pointDoc `yaml:"registers"`  // Modbus profiles
+	Datapoints  []pointDoc `yaml:"datapoints"` // profiles of other drivers
+}
+
+// pointDoc is the generic part of one register or datapoint of a profile.
+type pointDoc struct {
+	Name        string `yaml:"name"`
+	Kind        string `yaml:"kind"`
+	Unit        string `yaml:"unit"`
+	Role        string `yaml:"role"`
+	Description string `yaml:"description"`
 }
 
 // Summaries describes every built-in profile, sorted by name.
@@ -145,7 +149,7 @@ func summarize(data []byte, source string) (Summary, error) {
 		return Summary{}, fmt.Errorf("%s: %w", source, err)
 	}
 	s := Summary{Name: doc.Name, Driver: doc.Driver, Description: doc.Description, Sign: doc.Sign}
-	for _, r := range doc.Registers {
+	for _, r := range append(doc.Registers, doc.Datapoints...) {
 		kind := r.Kind
 		if kind == "" {
 			kind = "sensor"

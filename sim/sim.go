@@ -30,9 +30,29 @@ const (
 	errNoUnit = modbus.ErrGWTargetFailedToRespond
 )
 
-// Names lists the simulators, one per built-in profile, sorted.
+// Names lists the simulators, sorted: one per built-in profile of a
+// device that gridbox polls, and the Homematic CCU.
 func Names() []string {
-	return []string{"demo-room", "janitza-umg96rm", "sma-stp"}
+	return []string{"demo-room", "homematic-ccu", "janitza-umg96rm", "keba-p30", "sma-stp"}
+}
+
+// Simulator is any running simulator.
+type Simulator interface {
+	URL() string  // where a driver reaches it: tcp://, udp:// or http://host:port
+	Close() error // stops it; safe to call more than once
+}
+
+// Open runs simulator name on listen (port 0 picks a free one): the Modbus
+// TCP ones (with unit, 0 = the profile's default), the KEBA P30 on UDP and
+// the Homematic CCU's XML-RPC server.
+func Open(ctx context.Context, name, listen string, unit uint8, log *slog.Logger) (Simulator, error) {
+	switch name {
+	case "keba-p30":
+		return StartKEBA(ctx, listen, log)
+	case "homematic-ccu":
+		return StartCCU(ctx, listen, log)
+	}
+	return Start(ctx, name, listen, unit, log)
 }
 
 // newDevice makes the device model of a simulator and its default unit id.
@@ -44,6 +64,8 @@ func newDevice(name string) (device, uint8, error) {
 		return newSMA(), 3, nil
 	case "janitza-umg96rm":
 		return newJanitza(), 1, nil
+	case "keba-p30", "homematic-ccu":
+		return nil, 0, fmt.Errorf("simulator %q is not a Modbus device: use Open", name)
 	}
 	return nil, 0, fmt.Errorf("unknown simulator %q (available: %s)", name, strings.Join(Names(), ", "))
 }
@@ -187,6 +209,9 @@ func (s *Server) step(dt time.Duration) {
 
 // Addr returns the host:port the simulator listens on.
 func (s *Server) Addr() string { return s.addr }
+
+// URL returns the simulator's address in the Modbus driver's URL form.
+func (s *Server) URL() string { return "tcp://" + s.addr }
 
 // Requests returns how many Modbus requests the simulator has received.
 func (s *Server) Requests() uint64 { return s.requests.Load() }

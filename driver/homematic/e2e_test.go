@@ -123,3 +123,25 @@ devices:
 		return inits[len(inits)-1]["iface"] == ""
 	})
 }
+
+// TestGatewayAgainstSimulator: the driver reads the CCU simulator of
+// `gridbox sim homematic-ccu` and writes a radiator setpoint.
+func TestGatewayAgainstSimulator(t *testing.T) {
+	c, err := sim.StartCCU(context.Background(), "127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cb := testenv.FreeAddr(t)
+	gw, _ := drivertest.Gateway(t, fmt.Sprintf(`http: {listen: "127.0.0.1:0", auth: none}
+mqtt: []
+store: {path: %q}
+devices:
+  - {id: ccu, driver: homematic, url: %q, callback: "http://%s", listen: %q}
+`, t.TempDir(), c.URL(), cb, cb))
+	drivertest.Value(t, gw, "ccu", "neq0000003_4_valve_state", func(v any) bool { return v != nil })
+	if code, body := drivertest.Put(t, gw, "ccu", "neq0000003_4_set_temperature", `{"value": 23.5}`); code != 200 {
+		t.Fatalf("write: %d %s", code, body)
+	}
+	drivertest.Value(t, gw, "ccu", "neq0000003_4_set_temperature", drivertest.Equals(23.5))
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/keba"
+	"github.com/gridbox/gridbox/sim"
 )
 
 // TestReadOnce: `gridbox read --driver keba` reads every reported value
@@ -50,5 +51,25 @@ func TestReadOnce(t *testing.T) {
 		if _, err := keba.OneShot().ReadOnce(context.Background(), bad); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
+	}
+}
+
+// TestReadSimulator: the one-shot read of `gridbox sim keba-p30`.
+func TestReadSimulator(t *testing.T) {
+	k, err := sim.StartKEBA(context.Background(), "127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	seq, err := keba.OneShot().ReadOnce(context.Background(), driver.ReadRequest{URL: k.URL() + "?listen=127.0.0.1:0", Specs: []string{"power", "max_current"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []any
+	for r := range seq {
+		got = append(got, r.Value)
+	}
+	if len(got) != 2 || got[0] != 11040.0 || got[1] != 16.0 {
+		t.Fatalf("read %v", got)
 	}
 }
