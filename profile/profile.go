@@ -107,10 +107,10 @@ type DatapointSummary struct {
 // summaryDoc is the part of a profile file that every driver shares; other
 // keys are ignored here and checked by the driver.
 type summaryDoc struct {
-	Name        string `yaml:"name"`
-	Driver      string `yaml:"driver"`
-	Description string `yaml:"description"`
-	Sign        string `yaml:"sign"`
+	Name        string     `yaml:"name"`
+	Driver      string     `yaml:"driver"`
+	Description string     `yaml:"description"`
+	Sign        string     `yaml:"sign"`
 	Registers   []pointDoc `yaml:"registers"`  // Modbus profiles
 	Datapoints  []pointDoc `yaml:"datapoints"` // profiles of other drivers
 }

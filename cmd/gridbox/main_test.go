@@ -46,7 +46,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"check", "-c", "/nonexistent/gridbox.yaml"}, exitUsage, "no such file"},
 		{[]string{"sim", "no-such-device", "--listen", "127.0.0.1:0"}, exitUsage, "no-such-device"},
-		{[]string{"read", "-h"}, exitOK, "usage: gridbox read URL"},
+		{[]string{"read", "-h"}, exitOK, "usage: gridbox read [--driver NAME] URL"},
 		{[]string{"read", "tcp://127.0.0.1:1", "holding:x:int16"}, exitUsage, "holding:x:int16"},
 		{[]string{"read", "ftp://127.0.0.1:1", "holding:1:int16"}, exitUsage, "url"},
 		{[]string{"read", "tcp://" + testenv.FreeAddr(t), "holding:1:int16", "--timeout", "200ms"}, exitRuntime, "1 of 1 reads failed"},
