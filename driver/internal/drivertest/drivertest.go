@@ -6,18 +6,22 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/gateway"
 	"github.com/gridbox/gridbox/internal/testenv"
 	"github.com/gridbox/gridbox/model"
 	"github.com/gridbox/gridbox/profile"
+	"gopkg.in/yaml.v3"
 )
 
 // Gateway runs a gateway from YAML until the test ends or stop is called.
@@ -167,4 +171,48 @@ func StartPeer(t *testing.T, name string, args ...string) *Peer {
 	p.Line = strings.TrimSpace(line)
 	go func() { _, _ = io.Copy(p.Out, r) }()
 	return p
+}
+
+// CheckSample decodes and validates every device of a sample config: a
+// YAML file, or the first yaml block of a markdown file. A device of
+// another driver than name is an error; so is a sample without devices.
+func CheckSample(t *testing.T, path, name string, newConfig func() driver.Config) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(data)
+	if strings.HasSuffix(path, ".md") {
+		_, rest, ok := strings.Cut(src, "```yaml\n")
+		block, _, ok2 := strings.Cut(rest, "```")
+		if !ok || !ok2 {
+			t.Fatalf("no yaml block in %s", path)
+		}
+		src = block
+	}
+	var doc struct {
+		Devices []yaml.Node `yaml:"devices"`
+	}
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(doc.Devices) == 0 {
+		t.Fatalf("%s: no devices", path)
+	}
+	for i := range doc.Devices {
+		n := &doc.Devices[i]
+		c := newConfig()
+		errs := config.Decode(n, c, fmt.Sprintf("devices[%d]", i))
+		if len(errs) == 0 {
+			errs = c.Validate()
+		}
+		if len(errs) > 0 {
+			t.Errorf("%s devices[%d]: %v", path, i, config.Errors(errs))
+		}
+		var common config.DeviceCommon
+		if err := n.Decode(&common); err != nil || common.Driver != name {
+			t.Errorf("%s devices[%d]: driver %q, want %s", path, i, common.Driver, name)
+		}
+	}
 }
