@@ -40,7 +40,7 @@ func (d *Device) discover(ctx context.Context) ([]string, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			d.malformed("paramset", err)
+			d.log.Warn("homematic: channel skipped", "address", addr, "err", err)
 			continue
 		}
 		channels = append(channels, addr)
@@ -72,34 +72,45 @@ func (d *Device) describeChannel(ctx context.Context, addr, chType string) ([]mo
 	}
 	sort.Strings(keys)
 	var out []model.Datapoint
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	var problems []error
 	for _, key := range keys {
 		desc, ok := descs[key].(map[string]any)
 		if !ok {
-			d.bad.Add("type")
+			problems = append(problems, fmt.Errorf("%s %s: description is %T, want a struct", addr, key, descs[key]))
 			continue
 		}
-		name := paramName(d.cfg.Names, addr, key)
-		if _, known := d.byKey[addr+"/"+key]; known {
-			continue
-		}
-		if _, taken := d.byName[name]; taken || name == "" {
-			d.log.Warn("homematic: datapoint name taken, parameter skipped", "address", addr, "param", key, "name", name)
-			continue
-		}
-		p, err := describe(addr, chType, key, name, desc)
+		p, err := describe(addr, chType, key, paramName(d.cfg.Names, addr, key), desc)
 		if err != nil {
-			d.bad.Add("type")
-			d.log.Warn("homematic: parameter skipped", "err", err)
+			problems = append(problems, err)
 			continue
 		}
-		d.byName[name], d.byKey[addr+"/"+key] = p, p
-		dp := p.dp
-		dp.Device = d.cfg.ID
-		out = append(out, dp)
+		if dp, added := d.remember(p); added {
+			out = append(out, dp)
+		}
+	}
+	for _, err := range problems {
+		d.malformed("type", fmt.Errorf("parameter skipped: %w", err))
 	}
 	return out, nil
+}
+
+// remember adds a described parameter unless it is known; a name that is
+// taken by another parameter is skipped.
+func (d *Device) remember(p *param) (model.Datapoint, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := p.address + "/" + p.key
+	if _, known := d.byKey[key]; known {
+		return model.Datapoint{}, false
+	}
+	if _, taken := d.byName[p.dp.Name]; taken {
+		d.log.Warn("homematic: datapoint name taken, parameter skipped", "address", p.address, "param", p.key, "name", p.dp.Name)
+		return model.Datapoint{}, false
+	}
+	d.byName[p.dp.Name], d.byKey[key] = p, p
+	dp := p.dp
+	dp.Device = d.cfg.ID
+	return dp, true
 }
 
 // readValues publishes the readable values of one channel (getParamset).

@@ -55,12 +55,3 @@ func ParseProfile(data []byte, source string) (*Profile, error) {
 	}
 	return &p, nil
 }
-
-// DatapointNames lists the profile's datapoint names.
-func (p *Profile) DatapointNames() []string {
-	out := make([]string, len(p.Datapoints))
-	for i, d := range p.Datapoints {
-		out[i] = d.Name
-	}
-	return out
-}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -75,17 +76,20 @@ func TestDecodeRefuses(t *testing.T) {
 }
 
 func TestServerMulticall(t *testing.T) {
+	var mu sync.Mutex
 	var got []string
 	var bad int
 	srv := httptest.NewServer(&Server{
 		Handle: func(_ context.Context, m string, p []any) (any, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			got = append(got, m)
 			if m == "fail" {
 				return nil, &Fault{Code: 7, String: "no"}
 			}
 			return "", nil
 		},
-		Malformed: func(error) { bad++ },
+		Malformed: func(error) { mu.Lock(); bad++; mu.Unlock() },
 	})
 	defer srv.Close()
 	c := &Client{URL: srv.URL}
@@ -99,8 +103,11 @@ func TestServerMulticall(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []any{[]any{""}, map[string]any{"faultCode": 7, "faultString": "no"}, map[string]any{"faultCode": FaultParams, "faultString": "want {methodName, params}"}}
-	if !reflect.DeepEqual(v, want) || !reflect.DeepEqual(got, []string{"event", "fail"}) {
-		t.Fatalf("multicall = %#v (handled %v)", v, got)
+	mu.Lock()
+	handled := append([]string(nil), got...)
+	mu.Unlock()
+	if !reflect.DeepEqual(v, want) || !reflect.DeepEqual(handled, []string{"event", "fail"}) {
+		t.Fatalf("multicall = %#v (handled %v)", v, handled)
 	}
 	resp, err := srv.Client().Post(srv.URL, "text/xml", strings.NewReader("<methodCall>"))
 	if err != nil {
@@ -109,6 +116,8 @@ func TestServerMulticall(t *testing.T) {
 	_, err = DecodeResponse(resp.Body, 0)
 	resp.Body.Close()
 	var f *Fault
+	mu.Lock()
+	defer mu.Unlock()
 	if !errors.As(err, &f) || f.Code != FaultParse || bad != 1 {
 		t.Fatalf("malformed call: %v, counted %d", err, bad)
 	}
