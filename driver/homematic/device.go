@@ -67,6 +67,7 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 	srv := &http.Server{
 		Handler:           &xmlrpc.Server{Handle: d.handle, MaxBody: d.cfg.MaxBody, Malformed: d.malformedCall},
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // a CCU sends small bodies quickly
 	}
 	ln := d.listen(ctx)
 	if ln == nil {
