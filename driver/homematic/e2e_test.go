@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestGatewayAgainstPythonCCU(t *testing.T) {
 	t.Cleanup(func() { room.Close() })
 	cb := testenv.FreeAddr(t)
 	gw, stop := drivertest.Gateway(t, fmt.Sprintf(`http: {listen: "127.0.0.1:0", auth: none}
-mqtt: []
+mqtt: {broker: embedded, listen: "127.0.0.1:0"}
 store: {path: %q}
 devices:
   - {id: ccu, driver: homematic, url: %q, callback: "http://%s", listen: %q, reinit_after: 2s, retry: 500ms, timeout: 5s, max_body: 65536}
@@ -93,6 +94,18 @@ devices:
 	if code, body := drivertest.Put(t, gw, "ccu", setT, `{"value": 35}`); code != 422 || !strings.Contains(body, "above max") {
 		t.Fatalf("write 35: %d %s", code, body)
 	}
+	// the same over MQTT (embedded broker, mosquitto_pub): 40 is refused, 23.5 arrives
+	_, port, _ := strings.Cut(gw.MQTTAddr(), ":")
+	pub := testenv.Tool(t, "mosquitto_pub")
+	for _, v := range []string{"40", "23.5"} {
+		if out, err := exec.Command(pub, "-h", "127.0.0.1", "-p", port, "-t", "gridbox/ccu/"+setT+"/set", "-m", v).CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_pub: %v %s", err, out)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, "MQTT setValue at the CCU", func() bool { return len(c.records("setValue")) == 2 })
+	if got := c.records("setValue")[1]; got["value"] != 23.5 || got["type"] != "float" || got["address"] != "NEQ0123456:2" {
+		t.Fatalf("setValue over MQTT = %v", got)
+	}
 
 	// acceptance 3: malformed callbacks are counted; everything carries on
 	for _, kind := range []string{"xml", "type", "value", "oversized"} {
@@ -111,7 +124,7 @@ devices:
 	if code, body := drivertest.Put(t, gw, "room", "setpoint", `{"value": 24}`); code != 200 {
 		t.Fatalf("room write beside the CCU: %d %s", code, body)
 	}
-	if len(c.records("setValue")) != 1 {
+	if len(c.records("setValue")) != 2 {
 		t.Fatalf("the CCU got %v", c.records("setValue"))
 	}
 
