@@ -47,6 +47,7 @@ devices:
       - {name: cfos, topic: %[3]s/cfos, path: power_w, unit: W}
       - {name: dev, topic: %[3]s/dev}
       - {name: limit, topic: %[3]s/limit/state, path: max_total_cur_prc, kind: actuator, write_topic: %[3]s/limit/set, min: 0, max: 100, unit: "%%"}
+  - {id: meter, driver: mqtt, broker: "mqtt://%[2]s", profile: cfos-mqtt-meter, topic: %[3]s/meter}
 `, t.TempDir(), mosquitto, p))
 	testenv.Eventually(t, 20*time.Second, "source online", func() bool { return drivertest.State(t, gw, "remote")["online"] == true })
 
@@ -57,7 +58,12 @@ devices:
 	pub(t, p+"/cfos", `{"power_w": 1234, "other": 1}`)
 	pub(t, p+"/dev", `{"model": "TestModell", "import_wh": 12345, "voltage": [231, 232], "ok": true}`)
 	pub(t, p+"/limit/state", `{"max_total_cur_prc": 70}`)
+	testenv.Eventually(t, 20*time.Second, "meter online", func() bool { return drivertest.State(t, gw, "meter")["online"] == true })
+	pub(t, p+"/meter", `{"power_w": 1234, "import_wh": 12345, "export_wh": 23456, "voltage": [231, 232, 233], "current": [10001, 10002, 10003]}`)
 	eq := drivertest.Equals
+	drivertest.Value(t, gw, "meter", "current_l1", eq(10.001))
+	drivertest.Value(t, gw, "meter", "voltage_l3", eq(233.0))
+	drivertest.Value(t, gw, "meter", "energy_export", eq(23456.0))
 	drivertest.Value(t, gw, "remote", "temp", eq(21.5))
 	drivertest.Value(t, gw, "remote", "meter_main-1", eq(-1200.0))
 	drivertest.Value(t, gw, "remote", "hall_lux", eq(340.0))

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/driver"
@@ -79,6 +80,9 @@ func NewDevice(c driver.Config, env driver.Env) (driver.Device, error) {
 			return nil, config.Errors{config.Errf("profile", "%v", err)}
 		}
 		points = merge(p.Datapoints, cfg.Datapoints)
+		if cfg.Topic == "" && slices.ContainsFunc(p.Datapoints, func(pt Point) bool { return pt.Topic == "" }) {
+			return nil, config.Errors{config.Errf("topic", "missing: the datapoints of profile %q read the device's topic (like topic: meters/house)", cfg.Profile)}
+		}
 	}
 	specs, errs := compile(points, cfg.Topic, "datapoints")
 	if len(errs) > 0 {

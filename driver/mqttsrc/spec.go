@@ -35,6 +35,10 @@ func compile(points []Point, topic, key string) ([]*spec, []config.FieldError) {
 			p.Kind = model.Sensor
 		}
 		s := &spec{Point: p}
+		if p.Topic == "" {
+			add(".topic", "missing: set it here or the device's topic")
+			continue
+		}
 		if err := checkFilter(p.Topic); err != nil {
 			add(".topic", "%v", err)
 			continue
