@@ -52,7 +52,7 @@ devices:
 		`g.yaml:8: devices[0].profile: profile "nope": no built-in profile`,
 		`g.yaml:10: devices[0].registers[0].type: unknown type "float33"`,
 		`g.yaml:14: devices[1].profile: profile "nope": no built-in profile`,
-		`g.yaml:16: devices[2].driver: unknown driver "frob" (known: modbus)`,
+		`g.yaml:16: devices[2].driver: unknown driver "frob" (known: homematic, keba, modbus, mqtt)`,
 	}
 	if len(es) != len(want) {
 		t.Fatalf("got %d errors, want %d:\n%v", len(es), len(want), es)
