@@ -4,9 +4,12 @@ import (
 	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/control"
 	"github.com/gridbox/gridbox/driver"
+	"github.com/gridbox/gridbox/driver/homematic"
 	"github.com/gridbox/gridbox/driver/httpdrv"
+	"github.com/gridbox/gridbox/driver/keba"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/mqttsrc"
 	"github.com/gridbox/gridbox/driver/socket"
 	"github.com/gridbox/gridbox/driver/sunspec"
 	"github.com/gridbox/gridbox/mqtt"
@@ -26,6 +29,9 @@ func builtinDrivers() []driver.Factory {
 		sunspec.New().Factory(),
 		httpdrv.New().Factory(),
 		socket.New().Factory(),
+		homematic.Factory(),
+		keba.New().Factory(),
+		mqttsrc.Factory(),
 	}
 }
 

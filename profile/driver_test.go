@@ -1,17 +1,18 @@
 package profile_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/gridbox/gridbox/driver/httpdrv"
+	"github.com/gridbox/gridbox/driver/keba"
 	"github.com/gridbox/gridbox/driver/modbus"
-	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/driver/mqttsrc"
 	"github.com/gridbox/gridbox/profile"
 )
 
 // TestBuiltinsParseWithDriver: the real driver of each built-in profile
-// (Modbus, HTTP) accepts it and exposes one datapoint per listed datapoint.
+// accepts it and has one datapoint per entry, in order, with the role the
+// listing shows.
 func TestBuiltinsParseWithDriver(t *testing.T) {
 	lib := profile.Builtin()
 	sums, err := lib.Summaries()
@@ -23,32 +24,56 @@ func TestBuiltinsParseWithDriver(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var dps []model.Datapoint
+		type point struct{ name, role string }
+		var got []point
 		switch s.Driver {
 		case "modbus":
-			p, perr := modbus.ParseProfile(data, src)
-			if err = perr; err == nil {
-				dps = append(p.Datapoints(), p.DetectDatapoints()...)
+			p, err := modbus.ParseProfile(data, src)
+			if err != nil {
+				t.Errorf("%s: %v", s.Name, err)
+				continue
+			}
+			for _, dp := range append(p.Datapoints(), p.DetectDatapoints()...) {
+				got = append(got, point{dp.Name, string(dp.Role)})
 			}
 		case "http":
-			p, perr := httpdrv.ParseProfile(data, src)
-			if err = perr; err == nil {
-				dps = p.Datapoints()
+			p, err := httpdrv.ParseProfile(data, src)
+			if err != nil {
+				t.Errorf("%s: %v", s.Name, err)
+				continue
+			}
+			for _, dp := range p.Datapoints() {
+				got = append(got, point{dp.Name, string(dp.Role)})
+			}
+		case "mqtt":
+			p, err := mqttsrc.ParseProfile(data, src)
+			if err != nil {
+				t.Errorf("%s: %v", s.Name, err)
+				continue
+			}
+			for _, dp := range p.Datapoints {
+				got = append(got, point{dp.Name, dp.Role})
+			}
+		case "keba":
+			p, err := keba.ParseProfile(data, src)
+			if err != nil {
+				t.Errorf("%s: %v", s.Name, err)
+				continue
+			}
+			for _, d := range p.Datapoints {
+				got = append(got, point{d.Name, d.Role})
 			}
 		default:
-			err = fmt.Errorf("driver %q has no check here: add it", s.Driver)
-		}
-		if err != nil {
-			t.Errorf("%s: %v", s.Name, err)
+			t.Errorf("%s: no test for driver %q", s.Name, s.Driver)
 			continue
 		}
-		if len(dps) != len(s.Datapoints) {
-			t.Errorf("%s: driver has %d datapoints, summary %d", s.Name, len(dps), len(s.Datapoints))
+		if len(got) != len(s.Datapoints) {
+			t.Errorf("%s: driver has %d datapoints, summary %d", s.Name, len(got), len(s.Datapoints))
 			continue
 		}
-		for i, dp := range dps {
-			if dp.Name != s.Datapoints[i].Name || string(dp.Role) != s.Datapoints[i].Role {
-				t.Errorf("%s: datapoint %d = %s/%s, want %s/%s", s.Name, i, dp.Name, dp.Role, s.Datapoints[i].Name, s.Datapoints[i].Role)
+		for i, dp := range got {
+			if dp.name != s.Datapoints[i].Name || dp.role != s.Datapoints[i].Role {
+				t.Errorf("%s: datapoint %d = %s/%s, want %s/%s", s.Name, i, dp.name, dp.role, s.Datapoints[i].Name, s.Datapoints[i].Role)
 			}
 		}
 	}

@@ -11,12 +11,18 @@ func TestSummaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sums) != 7 {
-		t.Fatalf("got %d summaries, want 7", len(sums))
+	if len(sums) != len(Builtin().Names()) {
+		t.Fatalf("got %d summaries, want %d", len(sums), len(Builtin().Names()))
 	}
 	for _, s := range sums {
 		if s.Driver == "http" {
 			checkHTTPSummary(t, s)
+			continue
+		}
+		if s.Driver != "modbus" { // checked against their drivers in driver_test.go
+			if s.Description == "" || s.Sign == "" || len(s.Datapoints) == 0 {
+				t.Errorf("%s: description %q, sign %q, %d datapoints", s.Name, s.Description, s.Sign, len(s.Datapoints))
+			}
 			continue
 		}
 		want := expected()[s.Name]

@@ -112,14 +112,15 @@ type summaryDoc struct {
 	Driver      string        `yaml:"driver"`
 	Description string        `yaml:"description"`
 	Sign        string        `yaml:"sign"`
-	Registers   []registerDoc `yaml:"registers"`
-	Datapoints  []registerDoc `yaml:"datapoints"` // drivers other than modbus (http)
+	Registers   []registerDoc `yaml:"registers"`  // Modbus profiles
+	Datapoints  []registerDoc `yaml:"datapoints"` // profiles of other drivers
 	Detect      []struct {
 		Name      string        `yaml:"name"`
 		Registers []registerDoc `yaml:"registers"`
 	} `yaml:"detect"`
 }
 
+// registerDoc is the generic part of one register or datapoint of a profile.
 type registerDoc struct {
 	Name        string `yaml:"name"`
 	Kind        string `yaml:"kind"`

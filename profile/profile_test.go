@@ -28,20 +28,21 @@ func loadStrict(t *testing.T, name string) *modbus.Profile {
 	return doc
 }
 
-// modbusNames lists the built-in profiles of the Modbus driver.
+// modbusNames lists the built-in profiles of the Modbus driver (the others
+// are checked against their drivers in driver_test.go).
 func modbusNames(t *testing.T) []string {
 	t.Helper()
 	sums, err := Builtin().Summaries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
+	var out []string
 	for _, s := range sums {
 		if s.Driver == "modbus" {
-			names = append(names, s.Name)
+			out = append(out, s.Name)
 		}
 	}
-	return names
+	return out
 }
 
 // words is the number of registers a value of type typ occupies.
@@ -58,7 +59,7 @@ func words(typ string) int {
 
 func TestNamesAreUniqueSlugs(t *testing.T) {
 	names := Builtin().Names()
-	want := []string{"ambus-net", "demo-room", "fronius-solar-api", "huawei-sun2000", "janitza-umg96rm", "senertec-dachs", "sma-stp"}
+	want := []string{"ambus-net", "cfos-mqtt-meter", "demo-room", "fronius-solar-api", "huawei-sun2000", "janitza-umg96rm", "keba-p30", "senertec-dachs", "sma-stp"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("Names() = %v, want %v", names, want)
 	}
@@ -128,7 +129,7 @@ func TestLoadUnknownNamesBuiltins(t *testing.T) {
 			t.Fatalf("Load(%q): no error", name)
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, name) || !strings.Contains(msg, "ambus-net, demo-room, fronius-solar-api, huawei-sun2000, janitza-umg96rm, senertec-dachs, sma-stp") {
+		if !strings.Contains(msg, name) || !strings.Contains(msg, "ambus-net, cfos-mqtt-meter, demo-room, fronius-solar-api, huawei-sun2000, janitza-umg96rm, keba-p30, senertec-dachs, sma-stp") {
 			t.Errorf("Load(%q) error %q: want the name and the list of built-in profiles", name, msg)
 		}
 	}

@@ -33,24 +33,48 @@ const (
 	errNoUnit = modbus.ErrGWTargetFailedToRespond
 )
 
-// Names lists the simulators, sorted: one per built-in profile (the Modbus
-// ones of this package and the HTTP ones of sim/httpsim), and the SunSpec
-// devices (sunspec-*), which need no profile.
+// Names lists the simulators, sorted: one per built-in profile of a device
+// that gridbox polls (the Modbus ones of this package, the HTTP ones of
+// sim/httpsim, the KEBA on UDP), the Homematic CCU, and the SunSpec devices
+// (sunspec-*), which need no profile.
 func Names() []string {
-	names := append([]string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int"}, httpsim.Names()...)
+	names := append([]string{"demo-room", "homematic-ccu", "huawei-sun2000", "janitza-umg96rm", "keba-p30", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int"}, httpsim.Names()...)
 	sort.Strings(names)
 	return names
 }
 
-// Sim is a running simulator of any protocol.
+// Simulator is any running simulator.
+type Simulator interface {
+	URL() string  // where a driver reaches it: tcp://, udp:// or http://host:port
+	Close() error // stops it; safe to call more than once
+}
+
+// Open runs simulator name on listen (port 0 picks a free one), whatever
+// its protocol: Modbus TCP (unit 0 = the profile's default), HTTP, the KEBA
+// P30 on UDP and the Homematic CCU's XML-RPC server.
+func Open(ctx context.Context, name, listen string, unit uint8, log *slog.Logger) (Simulator, error) {
+	switch name {
+	case "keba-p30":
+		return StartKEBA(ctx, listen, log)
+	case "homematic-ccu":
+		return StartCCU(ctx, listen, log)
+	}
+	s, err := Serve(ctx, name, listen, unit, log)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Sim is a running Modbus TCP or HTTP simulator.
 type Sim interface {
 	Addr() string // host:port it listens on
 	URL() string  // how a driver reaches it: tcp://host:port, http://host:port
 	Close() error
 }
 
-// Serve runs simulator name on listen, whatever its protocol: Modbus TCP
-// (unit 0 = the profile's default) or HTTP (unit must be 0).
+// Serve runs a Modbus TCP (unit 0 = the profile's default) or HTTP (unit
+// must be 0) simulator on listen.
 func Serve(ctx context.Context, name, listen string, unit uint8, log *slog.Logger) (Sim, error) {
 	if slices.Contains(httpsim.Names(), name) {
 		if unit != 0 {
@@ -84,6 +108,8 @@ func newDevice(name string) (device, uint8, error) {
 		return newSunSpecFloat(), 1, nil
 	case "sunspec-der":
 		return newSunSpecDER(), 1, nil
+	case "keba-p30", "homematic-ccu":
+		return nil, 0, fmt.Errorf("simulator %q is not a Modbus device: use Open", name)
 	}
 	return nil, 0, fmt.Errorf("unknown simulator %q (available: %s)", name, strings.Join(Names(), ", "))
 }
@@ -251,7 +277,7 @@ func (s *Server) step(dt time.Duration) {
 // Addr returns the host:port the simulator listens on.
 func (s *Server) Addr() string { return s.addr }
 
-// URL returns the simulator's Modbus TCP URL.
+// URL returns the simulator's address in the Modbus driver's URL form.
 func (s *Server) URL() string { return "tcp://" + s.addr }
 
 // Requests returns how many Modbus requests the simulator has received.

@@ -29,7 +29,7 @@ usage:
   gridbox run      [-c gridbox.yaml]          run the gateway
   gridbox demo     [--http ADDR] [--mqtt ADDR] run a gateway against built-in simulated devices
   gridbox sim      PROFILE --listen HOST:PORT [--unit N]
-                                              run one simulated device (Modbus TCP or HTTP server)
+                                              run one simulated device (Modbus TCP, HTTP, KEBA UDP, Homematic XML-RPC)
   gridbox check    [-c gridbox.yaml]          validate a config; print every error
   gridbox profiles                            list built-in device profiles
   gridbox read     URL SPEC...                one-shot read for commissioning (gridbox read -h)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/httpdrv"
+	"github.com/gridbox/gridbox/driver/keba"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/driver/socket"
@@ -39,6 +40,7 @@ var readDrivers = []readDriver{
 	{name: "sunspec", schemes: []string{"tcp", "rtuovertcp"}, open: sunspec.OneShot, syntax: sunspec.SpecSyntax, discovers: true},
 	{name: "http", schemes: []string{"http", "https"}, open: httpdrv.OneShot, syntax: httpdrv.SpecSyntax},
 	{name: "socket", schemes: []string{"tcp"}, open: socket.OneShot, syntax: socket.SpecSyntax},
+	{name: "keba", schemes: []string{"udp"}, open: keba.OneShot, syntax: keba.SpecSyntax, discovers: true},
 }
 
 func cmdRead(ctx context.Context, args []string, stdout, stderr io.Writer) int {

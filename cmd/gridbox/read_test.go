@@ -124,7 +124,7 @@ func TestReadUnknownProfileNamedOnce(t *testing.T) {
 // with the known ones, and the usage shows every driver's syntax.
 func TestReadDriverTable(t *testing.T) {
 	// validSpec is one point each driver can read; add one with the driver.
-	validSpec := map[string]string{"modbus": "holding:1:uint16", "knx": "1/2/3:9.001", "sunspec": "ac_power", "http": "Body.Data.Site.P_PV", "socket": "meter.power"}
+	validSpec := map[string]string{"modbus": "holding:1:uint16", "knx": "1/2/3:9.001", "sunspec": "ac_power", "http": "Body.Data.Site.P_PV", "socket": "meter.power", "keba": "power"}
 
 	owner := map[string]string{}
 	_, help, _ := runCmd("read", "-h")

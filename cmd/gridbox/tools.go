@@ -12,7 +12,7 @@ import (
 
 func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, lf := newFlags("sim", stderr)
-	listen := fs.String("listen", "127.0.0.1:5020", "listen address HOST:PORT")
+	listen := fs.String("listen", "127.0.0.1:5020", "listen address HOST:PORT (Modbus TCP; HTTP for the HTTP profiles and homematic-ccu; UDP for keba-p30)")
 	unit := fs.Uint("unit", 0, "Modbus unit id (0 = the profile's default)")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintf(stderr, "usage: gridbox sim PROFILE --listen HOST:PORT [--unit N]\nprofiles: %s\n", strings.Join(sim.Names(), ", "))
@@ -31,7 +31,7 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gridbox:", err)
 		return exitUsage
 	}
-	s, err := sim.Serve(ctx, name, *listen, uint8(*unit), log)
+	s, err := sim.Open(ctx, name, *listen, uint8(*unit), log)
 	if err != nil {
 		fmt.Fprintf(stderr, "gridbox sim %s: %v\n", name, err)
 		return exitUsage
