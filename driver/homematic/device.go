@@ -209,12 +209,13 @@ func (d *Device) fail(err error) {
 	}
 }
 
-// unregister calls init with an empty interface id, best effort.
+// unregister calls init with an empty interface id, best effort; a busy
+// CCU (or machine) gets a few seconds.
 func (d *Device) unregister() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := d.client.Call(ctx, "init", d.cfg.Callback, ""); err != nil {
-		d.log.Debug("homematic: unregister", "err", err)
+		d.log.Warn("homematic: unregister failed; the CCU drops the registration by itself later", "err", err)
 	}
 }
 
