@@ -8,6 +8,7 @@ import (
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/gridbox/gridbox/store"
+	"github.com/gridbox/gridbox/uplink"
 )
 
 // builtinDrivers returns the drivers this binary knows; each owns what its
@@ -28,5 +29,6 @@ func builtinSinks() []sink.Kind {
 		mqtt.Kind(),
 		api.Kind(),
 		influx.Kind(),
+		uplink.Kind(),
 	}
 }

@@ -1,0 +1,181 @@
+package uplink_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/internal/testenv"
+	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/sink"
+	"github.com/gridbox/gridbox/uplink"
+	"github.com/gridbox/gridbox/uplink/uplinktest"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// gateway is a bus with one meter and a running uplink sink.
+type gateway struct {
+	bus    *bus.Bus
+	cancel context.CancelFunc
+	done   chan error
+	reg    *prometheus.Registry
+	ts     int64
+}
+
+func newBus(t *testing.T) *bus.Bus {
+	b := bus.New()
+	pts := []model.Datapoint{
+		{Device: "meter", Name: "p", Meta: model.Meta{Kind: model.Sensor, Format: model.GenericNumeric, Unit: "W"}},
+		{Device: "meter", Name: "e", Meta: model.Meta{Kind: model.Sensor, Format: model.GenericNumeric, Unit: "kWh"}},
+	}
+	if err := b.AddDevice(model.DeviceState{Device: "meter", Driver: "test", Online: true}, pts, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func startUplink(t *testing.T, b *bus.Bus, cfg *uplink.Config) *gateway {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	env := sink.Env{Name: "prod", Site: "site1", Version: "test", Bus: b, Log: slog.New(slog.DiscardHandler), Metrics: reg}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := uplink.Kind().New(ctx, cfg, env)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	g := &gateway{bus: b, cancel: cancel, done: make(chan error, 1), reg: reg}
+	sub := b.Subscribe("prod", bus.Options{Size: 1 << 16})
+	go func() { g.done <- s.Run(ctx, sub); b.Unsubscribe(sub) }()
+	t.Cleanup(func() { g.stop(t); s.Close() })
+	return g
+}
+
+func (g *gateway) stop(t *testing.T) {
+	if g.cancel == nil {
+		return
+	}
+	g.cancel()
+	if err := <-g.done; err != nil {
+		t.Errorf("uplink Run: %v", err)
+	}
+	g.cancel = nil
+}
+
+// publish puts n values of meter/p and meter/e on the bus, ts increasing.
+func (g *gateway) publish(n int) {
+	for range n {
+		g.ts++
+		g.bus.Publish(model.Value{Device: "meter", Name: "p", Value: float64(g.ts), Time: g.ts, Quality: model.Good},
+			model.Value{Device: "meter", Name: "e", Value: float64(g.ts) / 10, Time: g.ts, Quality: model.Good})
+		if g.ts%500 == 0 {
+			time.Sleep(time.Millisecond) // let the sink keep up: the bus drops beyond its queue
+		}
+	}
+}
+
+func testConfig(t *testing.T, broker string) *uplink.Config {
+	cfg := uplink.Kind().NewConfig().(*uplink.Config)
+	cfg.Broker, cfg.Dir, cfg.TopicRoot = broker, filepath.Join(t.TempDir(), "q"), "site1"
+	cfg.BatchSize, cfg.Window = 200, 8
+	if errs := cfg.Validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	return cfg
+}
+
+func checkComplete(t *testing.T, col *uplinktest.Collector, want int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	s := col.Summarize()
+	for s.Values < want || len(s.Missing) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %d values at the remote: have %d in seqs %d..%d, missing %v, dups %d", want, s.Values, s.First, s.Last, s.Missing, s.Dups)
+		}
+		time.Sleep(20 * time.Millisecond)
+		s = col.Summarize()
+	}
+	if s.First != 1 || len(s.Missing) > 0 || s.Bad > 0 {
+		t.Fatalf("seqs %d..%d, missing %v, bad %d", s.First, s.Last, s.Missing, s.Bad)
+	}
+	for dp, ts := range s.PerDP {
+		if !sort.SliceIsSorted(ts, func(i, j int) bool { return ts[i] < ts[j] }) {
+			t.Fatalf("%s: order not kept", dp)
+		}
+		if len(ts) != want/2 {
+			t.Fatalf("%s: %d values, want %d", dp, len(ts), want/2)
+		}
+	}
+}
+
+func TestUplinkOutage(t *testing.T) {
+	for _, scheme := range []string{"mqtt", "mqtt5"} {
+		t.Run(scheme, func(t *testing.T) {
+			m := uplinktest.StartMosquitto(t)
+			col := uplinktest.Collect(t, m.Addr, "site1/data")
+			g := startUplink(t, newBus(t), testConfig(t, scheme+"://"+m.Addr))
+			g.publish(2000)
+			checkComplete(t, col, 4000)
+			m.Stop()
+			g.publish(3000)
+			m.Start()
+			g.publish(1000)
+			checkComplete(t, col, 12000)
+			testenv.Eventually(t, 30*time.Second, "queue drained", func() bool {
+				return gauge(t, g.reg, "gridbox_uplink_queue_values") == 0
+			})
+		})
+	}
+}
+
+// TestUplinkRestartKeepsSeq: a restarted uplink resends what was not
+// acknowledged and continues the seq, never reusing one.
+func TestUplinkRestartKeepsSeq(t *testing.T) {
+	m := uplinktest.StartMosquitto(t)
+	col := uplinktest.Collect(t, m.Addr, "site1/data")
+	cfg := testConfig(t, "mqtt5://"+m.Addr)
+	b := newBus(t)
+	g := startUplink(t, b, cfg)
+	g.publish(1000)
+	checkComplete(t, col, 2000)
+	m.Stop()
+	g.publish(1000)
+	testenv.Eventually(t, 30*time.Second, "values queued", func() bool {
+		return gauge(t, g.reg, "gridbox_uplink_queue_values") == 2000
+	})
+	g.stop(t)
+	if _, err := os.Stat(cfg.Dir); err != nil {
+		t.Fatal(err)
+	}
+	m.Start()
+	g2 := startUplink(t, b, cfg)
+	g2.ts = g.ts
+	g2.publish(500)
+	checkComplete(t, col, 5000)
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				if m.Gauge != nil {
+					return m.Gauge.GetValue()
+				}
+				if m.Counter != nil {
+					return m.Counter.GetValue()
+				}
+			}
+		}
+	}
+	return -1
+}
