@@ -24,6 +24,7 @@ type gateway struct {
 	cancel context.CancelFunc
 	done   chan error
 	reg    *prometheus.Registry
+	sub    *bus.Subscription
 	ts     int64
 }
 
@@ -49,8 +50,8 @@ func startUplink(t *testing.T, b *bus.Bus, cfg *uplink.Config) *gateway {
 		cancel()
 		t.Fatal(err)
 	}
-	g := &gateway{bus: b, cancel: cancel, done: make(chan error, 1), reg: reg}
 	sub := b.Subscribe("prod", bus.Options{Size: 1 << 16})
+	g := &gateway{bus: b, cancel: cancel, done: make(chan error, 1), reg: reg, sub: sub}
 	go func() { g.done <- s.Run(ctx, sub); b.Unsubscribe(sub) }()
 	t.Cleanup(func() { g.stop(t); s.Close() })
 	return g
@@ -73,7 +74,7 @@ func (g *gateway) publish(n int) {
 		g.ts++
 		g.bus.Publish(model.Value{Device: "meter", Name: "p", Value: float64(g.ts), Time: g.ts, Quality: model.Good},
 			model.Value{Device: "meter", Name: "e", Value: float64(g.ts) / 10, Time: g.ts, Quality: model.Good})
-		if g.ts%500 == 0 {
+		for len(g.sub.Values) > 1<<15 {
 			time.Sleep(time.Millisecond) // let the sink keep up: the bus drops beyond its queue
 		}
 	}
@@ -173,6 +174,28 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 				}
 				if m.Counter != nil {
 					return m.Counter.GetValue()
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// counter reads one label value of a counter vector.
+func counter(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == label {
+					return m.GetCounter().GetValue()
 				}
 			}
 		}
