@@ -2,6 +2,7 @@ package uplink_test
 
 import (
 	"context"
+	"math"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ type gateway struct {
 	ts     int64
 }
 
-func newBus(t *testing.T) *bus.Bus {
+func newBus(t testing.TB) *bus.Bus {
 	b := bus.New()
 	pts := []model.Datapoint{
 		{Device: "meter", Name: "p", Meta: model.Meta{Kind: model.Sensor, Format: model.GenericNumeric, Unit: "W"}},
@@ -40,7 +41,7 @@ func newBus(t *testing.T) *bus.Bus {
 	return b
 }
 
-func startUplink(t *testing.T, b *bus.Bus, cfg *uplink.Config) *gateway {
+func startUplink(t testing.TB, b *bus.Bus, cfg *uplink.Config) *gateway {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	env := sink.Env{Name: "prod", Site: "site1", Version: "test", Bus: b, Log: slog.New(slog.DiscardHandler), Metrics: reg}
@@ -57,7 +58,7 @@ func startUplink(t *testing.T, b *bus.Bus, cfg *uplink.Config) *gateway {
 	return g
 }
 
-func (g *gateway) stop(t *testing.T) {
+func (g *gateway) stop(t testing.TB) {
 	if g.cancel == nil {
 		return
 	}
@@ -72,15 +73,16 @@ func (g *gateway) stop(t *testing.T) {
 func (g *gateway) publish(n int) {
 	for range n {
 		g.ts++
-		g.bus.Publish(model.Value{Device: "meter", Name: "p", Value: float64(g.ts), Time: g.ts, Quality: model.Good},
-			model.Value{Device: "meter", Name: "e", Value: float64(g.ts) / 10, Time: g.ts, Quality: model.Good})
+		p := math.Round(2000+1500*math.Sin(float64(g.ts)/7)) / 10 // like a meter's reading, 0.1 W
+		g.bus.Publish(model.Value{Device: "meter", Name: "p", Value: p, Time: 1_700_000_000_000 + g.ts*1000, Quality: model.Good},
+			model.Value{Device: "meter", Name: "e", Value: 12345.678 + float64(g.ts)/360, Time: 1_700_000_000_000 + g.ts*1000, Quality: model.Good})
 		for len(g.sub.Values) > 1<<15 {
 			time.Sleep(time.Millisecond) // let the sink keep up: the bus drops beyond its queue
 		}
 	}
 }
 
-func testConfig(t *testing.T, broker string) *uplink.Config {
+func testConfig(t testing.TB, broker string) *uplink.Config {
 	cfg := uplink.Kind().NewConfig().(*uplink.Config)
 	cfg.Broker, cfg.Dir, cfg.TopicRoot = broker, filepath.Join(t.TempDir(), "q"), "site1"
 	cfg.BatchSize, cfg.Window = 200, 8
@@ -90,7 +92,7 @@ func testConfig(t *testing.T, broker string) *uplink.Config {
 	return cfg
 }
 
-func checkComplete(t *testing.T, col *uplinktest.Collector, want int) {
+func checkComplete(t testing.TB, col *uplinktest.Collector, want int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	s := col.Summarize()
@@ -160,7 +162,7 @@ func TestUplinkRestartKeepsSeq(t *testing.T) {
 	checkComplete(t, col, 5000)
 }
 
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+func gauge(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -182,7 +184,7 @@ func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 }
 
 // counter reads one label value of a counter vector.
-func counter(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+func counter(t testing.TB, reg *prometheus.Registry, name, label string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -15,28 +15,39 @@ import (
 type Collector struct {
 	c    mqtt3.Client
 	mu   sync.Mutex
-	msgs []uplink.Message
-	bad  int
+	msgs  []uplink.Message
+	bad   int
+	bytes int
 }
 
 // Collect subscribes topic at QoS 1 on addr with a persistent session.
 func Collect(t testing.TB, addr, topic string) *Collector {
 	t.Helper()
 	col := &Collector{}
+	subscribed := make(chan struct{}, 1)
 	o := mqtt3.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(fmt.Sprintf("collector-%d", time.Now().UnixNano())).
 		SetCleanSession(false).SetAutoReconnect(true).SetMaxReconnectInterval(500 * time.Millisecond).
 		SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).SetOrderMatters(true)
 	o.SetOnConnectHandler(func(c mqtt3.Client) {
-		c.Subscribe(topic, 1, func(_ mqtt3.Client, m mqtt3.Message) {
+		tok := c.Subscribe(topic, 1, func(_ mqtt3.Client, m mqtt3.Message) {
 			msg, err := uplink.Decode(m.Payload())
 			col.mu.Lock()
 			defer col.mu.Unlock()
+			col.bytes += len(m.Payload())
 			if err != nil {
 				col.bad++
 				return
 			}
 			col.msgs = append(col.msgs, msg)
 		})
+		go func() { // the handler must not block the client
+			if tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
+				select {
+				case subscribed <- struct{}{}:
+				default:
+				}
+			}
+		}()
 	})
 	col.c = mqtt3.NewClient(o)
 	tok := col.c.Connect()
@@ -44,6 +55,11 @@ func Collect(t testing.TB, addr, topic string) *Collector {
 		t.Fatalf("collector connect %s: %v", addr, tok.Error())
 	}
 	t.Cleanup(func() { col.c.Disconnect(100) })
+	select {
+	case <-subscribed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("collector: no SUBACK for %s", topic)
+	}
 	return col
 }
 
@@ -97,4 +113,11 @@ func (c *Collector) Summarize() Summary {
 	s.Bad = c.bad
 	c.mu.Unlock()
 	return s
+}
+
+// Bytes is the total size of the payloads received, as sent.
+func (c *Collector) Bytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }
