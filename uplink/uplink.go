@@ -64,6 +64,12 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	if err != nil {
 		return nil, fmt.Errorf("broker %w", err)
 	}
+	if cfg.Username != "" {
+		t.user = cfg.Username
+	}
+	if cfg.Password != "" {
+		t.pass = cfg.Password
+	}
 	max, err := ParseSize(cfg.MaxQueue)
 	if err != nil {
 		return nil, fmt.Errorf("max_queue %w", err)
