@@ -2,8 +2,8 @@ package uplink_test
 
 import (
 	"context"
-	"math"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"

@@ -13,8 +13,8 @@ import (
 // Collector is a remote-side subscriber with a persistent session: it
 // records every <root>/data message in arrival order.
 type Collector struct {
-	c    mqtt3.Client
-	mu   sync.Mutex
+	c     mqtt3.Client
+	mu    sync.Mutex
 	msgs  []uplink.Message
 	bad   int
 	bytes int
