@@ -43,8 +43,13 @@ func newBus(t testing.TB) *bus.Bus {
 
 func startUplink(t testing.TB, b *bus.Bus, cfg *uplink.Config) *gateway {
 	t.Helper()
+	return startUplinkLog(t, b, cfg, slog.New(slog.DiscardHandler))
+}
+
+func startUplinkLog(t testing.TB, b *bus.Bus, cfg *uplink.Config, log *slog.Logger) *gateway {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	env := sink.Env{Name: "prod", Site: "site1", Version: "test", Bus: b, Log: slog.New(slog.DiscardHandler), Metrics: reg}
+	env := sink.Env{Name: "prod", Site: "site1", Version: "test", Bus: b, Log: log, Metrics: reg}
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := uplink.Kind().New(ctx, cfg, env)
 	if err != nil {

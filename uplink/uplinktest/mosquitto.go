@@ -21,7 +21,8 @@ type Mosquitto struct {
 	t    testing.TB
 	bin  string
 	conf string
-	Addr string // 127.0.0.1:port
+	Addr    string // 127.0.0.1:port
+	TLSAddr string // the TLS listener (StartMosquittoTLS), requiring a client certificate
 	cmd  *exec.Cmd
 	log  *testenv.Buffer
 }
@@ -30,19 +31,42 @@ type Mosquitto struct {
 // cleanup stops it. A missing mosquitto skips (or fails in CI).
 func StartMosquitto(t testing.TB) *Mosquitto {
 	t.Helper()
+	return start(t, nil)
+}
+
+// StartMosquittoTLS is StartMosquitto with a second listener (TLSAddr) for
+// TLS with client certificates of the returned PKI.
+func StartMosquittoTLS(t testing.TB) (*Mosquitto, PKI) {
+	t.Helper()
+	var pki PKI
+	m := start(t, func(dir, addr string) string {
+		pki = WritePKI(t, dir)
+		_, port, _ := net.SplitHostPort(addr)
+		return fmt.Sprintf("listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\n", port, pki.CA, pki.ServerCert, pki.ServerKey)
+	})
+	return m, pki
+}
+
+func start(t testing.TB, extra func(dir, addr string) string) *Mosquitto {
+	t.Helper()
 	bin := testenv.Tool(t, "mosquitto")
 	dir := t.TempDir()
 	addr := testenv.FreeAddr(t)
 	_, port, _ := net.SplitHostPort(addr)
 	conf := filepath.Join(dir, "mosquitto.conf")
 	body := fmt.Sprintf("listener %s 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nautosave_interval 1\nmax_inflight_messages 100\nmax_queued_messages 1000000\nmax_queued_bytes 0\n", port, dir)
+	tlsAddr := ""
+	if extra != nil {
+		tlsAddr = testenv.FreeAddr(t)
+		body += extra(dir, tlsAddr)
+	}
 	if os.Geteuid() == 0 {
 		body += "user root\n" // else mosquitto drops to its own user and cannot write its persistence file here
 	}
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := &Mosquitto{t: t, bin: bin, conf: conf, Addr: addr, log: &testenv.Buffer{}}
+	m := &Mosquitto{t: t, bin: bin, conf: conf, Addr: addr, TLSAddr: tlsAddr, log: &testenv.Buffer{}}
 	m.Start()
 	t.Cleanup(func() {
 		m.Stop()
