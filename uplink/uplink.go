@@ -170,7 +170,7 @@ func (s *Sink) write(ctx context.Context, sub *bus.Subscription) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return s.q.Cut()
+			return s.drain(sub)
 		case v := <-sub.Values:
 			buf = s.take(buf[:0], v)
 			for len(buf) < s.cfg.BatchSize-s.q.Open() {
@@ -208,6 +208,19 @@ func (s *Sink) write(ctx context.Context, sub *bus.Subscription) error {
 			}
 		}
 	}
+}
+
+// drain queues the values waiting in the subscription (as the store does
+// when it stops, so the uplink never has fewer) and seals them.
+func (s *Sink) drain(sub *bus.Subscription) error {
+	var buf [][]byte
+	for n := len(sub.Values); n > 0; n-- {
+		buf = s.take(buf, <-sub.Values)
+	}
+	if err := s.queue(buf); err != nil {
+		return err
+	}
+	return s.q.Cut()
 }
 
 // take encodes a value (and feeds the rollups) if its datapoint goes up.

@@ -154,4 +154,21 @@ func TestDownlinkConfigAndCommands(t *testing.T) {
 	if res := r.command(t, "cfgsite/cmd/ping", `{}`); res["ok"] != true {
 		t.Fatalf("gateway not answering after the new config: %v", res)
 	}
+	if res := r.command(t, "cfgsite/cmd/read-now", `{}`); res["ok"] != true {
+		t.Fatalf("read-now: %v", res)
+	}
+	if res := r.command(t, "cfgsite/cmd/restart-device", `{"device":"nosuch"}`); res["ok"] != false {
+		t.Fatalf("restart-device of an unknown device: %v", res)
+	}
+	_, metas := r.get("cfgsite/meta")
+	if res := r.command(t, "cfgsite/cmd/reload", `{}`); res["ok"] != true {
+		t.Fatalf("reload: %v", res)
+	}
+	testenv.Eventually(t, 30*time.Second, "meta published again after the reload", func() bool {
+		_, n := r.get("cfgsite/meta")
+		return n > metas
+	})
+	if res := r.command(t, "cfgsite/cmd/ping", `{}`); res["ok"] != true {
+		t.Fatalf("gateway not answering after reload: %v", res)
+	}
 }
