@@ -18,13 +18,13 @@ import (
 
 // Mosquitto is a private broker with persistence on.
 type Mosquitto struct {
-	t    testing.TB
-	bin  string
-	conf string
+	t       testing.TB
+	bin     string
+	conf    string
 	Addr    string // 127.0.0.1:port
 	TLSAddr string // the TLS listener (StartMosquittoTLS), requiring a client certificate
-	cmd  *exec.Cmd
-	log  *testenv.Buffer
+	cmd     *exec.Cmd
+	log     *testenv.Buffer
 }
 
 // StartMosquitto starts a private Mosquitto on a free port; the test's
