@@ -115,7 +115,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	defer conn.Close(context.Background())
+	defer func() { conn.Close(context.Background()) }()
 	hyper, err := EnsureSchema(ctx, conn)
 	if err != nil {
 		return err
@@ -162,7 +162,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("mqtt %s: %w", u.Redacted(), err)
 	}
-	err = writeLoop(ctx, conn, msgs, o, m)
+	err = writeLoop(ctx, &conn, msgs, o, m)
 	dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = cm.Disconnect(dctx)
@@ -172,7 +172,7 @@ func Run(ctx context.Context, o Options) error {
 
 // writeLoop batches messages into transactions and acknowledges each
 // message once its transaction committed.
-func writeLoop(ctx context.Context, conn *pgx.Conn, msgs <-chan received, o Options, m *metrics) error {
+func writeLoop(ctx context.Context, conn **pgx.Conn, msgs <-chan received, o Options, m *metrics) error {
 	var batch []received
 	var rs []row
 	timer := time.NewTimer(time.Hour)
@@ -181,7 +181,7 @@ func writeLoop(ctx context.Context, conn *pgx.Conn, msgs <-chan received, o Opti
 		if len(batch) == 0 {
 			return nil
 		}
-		n, err := writeRetry(ctx, conn, rs, o.Log)
+		n, err := writeRetry(ctx, conn, rs, o)
 		if err != nil {
 			return err
 		}
@@ -228,22 +228,27 @@ func writeLoop(ctx context.Context, conn *pgx.Conn, msgs <-chan received, o Opti
 	}
 }
 
-// writeRetry retries a failed transaction until it commits or ctx is done:
-// nothing is acknowledged meanwhile, so nothing is lost.
-func writeRetry(ctx context.Context, conn *pgx.Conn, rs []row, log *slog.Logger) (int64, error) {
+// writeRetry retries a failed transaction, reconnecting to PostgreSQL when
+// the connection is gone, until it commits or ctx is done: nothing is
+// acknowledged meanwhile, so nothing is lost.
+func writeRetry(ctx context.Context, conn **pgx.Conn, rs []row, o Options) (int64, error) {
 	backoff := 250 * time.Millisecond
 	for {
-		n, err := write(ctx, conn, rs)
+		if (*conn).IsClosed() {
+			c, err := pgx.Connect(ctx, o.PG)
+			if err == nil {
+				*conn = c
+				o.Log.Info("ingest: reconnected to PostgreSQL")
+			}
+		}
+		n, err := write(ctx, *conn, rs)
 		if err == nil {
 			return n, nil
 		}
 		if ctx.Err() != nil {
 			return 0, nil
 		}
-		if conn.IsClosed() {
-			return 0, fmt.Errorf("postgres: connection lost: %w", err)
-		}
-		log.Warn("ingest: write failed, retrying", "rows", len(rs), "err", err)
+		o.Log.Warn("ingest: write failed, retrying", "rows", len(rs), "err", err)
 		select {
 		case <-ctx.Done():
 			return 0, nil

@@ -37,10 +37,11 @@ func (s *Sink) sendLoop(ctx context.Context) error {
 		if everUp {
 			s.m.reconnects.Inc()
 		}
-		everUp, logged, backoff = true, false, minBackoff
+		everUp, logged = true, false
 		s.m.connected.Set(1)
 		s.cur.Store(&l)
 		s.log.Info("uplink connected", "broker", s.d.t.redacted, "acked_seq", s.q.Stats().Acked)
+		began := time.Now()
 		err = s.pump(ctx, l)
 		s.cur.Store(nil)
 		s.m.connected.Set(0)
@@ -48,8 +49,18 @@ func (s *Sink) sendLoop(ctx context.Context) error {
 			s.publishWait(l, s.root+"/$state", []byte(`{"online":false}`), true)
 		}
 		l.close()
+		if time.Since(began) >= 10*time.Second {
+			backoff = minBackoff
+		}
 		if err != nil && ctx.Err() == nil {
 			s.log.Warn("uplink connection lost; resending from the last acknowledged message", "err", err)
+			if time.Since(began) < 10*time.Second { // failing right away (a refused publish): do not spin
+				select {
+				case <-ctx.Done():
+				case <-time.After(backoff):
+				}
+				backoff = min(backoff*2, maxBackoff)
+			}
 		}
 	}
 	return nil
