@@ -270,9 +270,13 @@ func (s *Sink) cut(opened *time.Time) error {
 // tick seals an old enough open message, emits closed rollup windows and
 // refreshes the queue metrics.
 func (s *Sink) tick(now time.Time, opened *time.Time) error {
-	if s.cfg.Send != "raw" || s.degraded.Load() {
+	if s.cfg.Send != "raw" || s.cfg.Overflow == "degrade" {
+		rollups := s.agg.flush(now.UnixMilli()) // windows close also while only raw values go up
+		if s.cfg.Send == "raw" && !s.degraded.Load() {
+			rollups = nil
+		}
 		var buf [][]byte
-		for _, v := range s.agg.flush(now.UnixMilli()) {
+		for _, v := range rollups {
 			if b, err := encodeValue(nil, v); err == nil {
 				buf = append(buf, b)
 			}

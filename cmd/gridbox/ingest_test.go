@@ -124,6 +124,9 @@ func TestIngestSharedKillRestart(t *testing.T) {
 	a.kill9()
 	send(201, 400) // part of this waits in ingest-a's session at the broker
 	a = startIngest(t, m.Addr, pg, "ingest-a", metA)
+	if !strings.Contains(a.log.String(), "session_present=true") {
+		t.Fatalf("the restarted ingest-a did not resume its session:\n%s", a.log.String())
+	}
 	send(401, msgs)
 
 	want := msgs * per
@@ -137,6 +140,8 @@ func TestIngestSharedKillRestart(t *testing.T) {
 	if got <= 0 || got >= msgs {
 		t.Fatalf("ingest-b committed %v of %d messages: the stream was not shared", got, msgs)
 	}
+	if got := testenv.Metric(t, "http://"+metA+"/metrics", "gridbox_ingest_messages_total"); got <= 0 {
+		t.Fatalf("the restarted ingest-a committed %v messages: it got none of its session's messages", got)
+	}
 	_ = b
-	_ = a
 }
