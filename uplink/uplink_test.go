@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/internal/testenv"
 	"github.com/gridbox/gridbox/model"
 	"github.com/gridbox/gridbox/sink"
@@ -208,4 +210,37 @@ func counter(t testing.TB, reg *prometheus.Registry, name, label string) float64
 		}
 	}
 	return -1
+}
+
+// TestUplinkSendBoth: with send: both, rollups of closed windows go up
+// beside the raw values (power: last, mean, min, max, count; energy: last).
+func TestUplinkSendBoth(t *testing.T) {
+	m := uplinktest.StartMosquitto(t)
+	col := uplinktest.Collect(t, m.Addr, "site1/data")
+	cfg := testConfig(t, "mqtt5://"+m.Addr)
+	cfg.Send, cfg.Aggregate, cfg.Exclude = "both", config.Duration(time.Second), []string{"meter/e"}
+	b := newBus(t)
+	startUplink(t, b, cfg)
+	now := time.Now().UnixMilli() / 1000 * 1000 // both values in one window
+	for i, v := range []float64{100, 300} {
+		b.Publish(model.Value{Device: "meter", Name: "p", Value: v, Time: now + int64(i), Quality: model.Good})
+		b.Publish(model.Value{Device: "meter", Name: "e", Value: v, Time: now + int64(i), Quality: model.Good})
+	}
+	testenv.Eventually(t, 30*time.Second, "the window's rollups", func() bool {
+		s := col.Summarize()
+		return len(s.PerDP["meter/p/mean"]) > 0 && len(s.PerDP["meter/p/count"]) > 0 && len(s.PerDP["meter/p"]) == 2
+	})
+	s := col.Summarize()
+	for dp := range s.PerDP {
+		if strings.HasPrefix(dp, "meter/e") {
+			t.Fatalf("excluded datapoint went up: %s", dp)
+		}
+	}
+	for _, msg := range col.Messages() {
+		for _, v := range msg.Values {
+			if v.DP == "meter/p/mean" && string(v.V) != "200" {
+				t.Fatalf("mean %s, want 200", v.V)
+			}
+		}
+	}
 }
