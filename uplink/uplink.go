@@ -117,6 +117,9 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 		return dp.Unit
 	})
 	st := s.q.Stats()
+	s.m.queueBytes.Set(float64(st.Bytes))
+	s.m.queueValues.Set(float64(st.Values))
+	s.m.ackedSeq.Set(float64(st.Acked))
 	s.log.Info("uplink queue opened", "dir", dir, "values", st.Values, "messages", st.Messages, "next_seq", st.Next)
 	return s, nil
 }
