@@ -169,6 +169,9 @@ func (s *Sink) write(ctx context.Context, sub *bus.Subscription) error {
 	tick := time.NewTicker(max(s.cfg.BatchAge.D()/4, 10*time.Millisecond))
 	defer tick.Stop()
 	var opened time.Time
+	if s.q.Open() > 0 { // values left unsealed by a crash are sealed after batch_age
+		opened = time.Now()
+	}
 	buf := make([][]byte, 0, s.cfg.BatchSize)
 	for {
 		select {

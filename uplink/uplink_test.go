@@ -244,3 +244,23 @@ func TestUplinkSendBoth(t *testing.T) {
 		}
 	}
 }
+
+// TestUplinkSealsLeftovers: values a crash left unsealed in the queue go
+// up after a restart even when no new value arrives.
+func TestUplinkSealsLeftovers(t *testing.T) {
+	m := uplinktest.StartMosquitto(t)
+	col := uplinktest.Collect(t, m.Addr, "site1/data")
+	cfg := testConfig(t, "mqtt5://"+m.Addr)
+	q, err := uplink.OpenQueue(cfg.Dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Append([][]byte{[]byte(`{"dp":"meter/p","v":1,"ts":5,"q":"good"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	q.Close() // like a kill -9: appended, never sealed
+	startUplink(t, newBus(t), cfg)
+	testenv.Eventually(t, 30*time.Second, "the leftover value at the remote", func() bool {
+		return col.Summarize().Values == 1
+	})
+}
