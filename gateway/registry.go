@@ -17,6 +17,7 @@ import (
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/gridbox/gridbox/store"
+	"github.com/gridbox/gridbox/uplink"
 )
 
 // builtinDrivers returns the drivers this binary knows; each owns what its
@@ -46,5 +47,6 @@ func builtinSinks() []sink.Kind {
 		ocpp.Kind(), // before the API: it contributes a route
 		api.Kind(),
 		influx.Kind(),
+		uplink.Kind(),
 	}
 }

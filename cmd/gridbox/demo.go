@@ -59,7 +59,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 		return reportConfigErr(err, stderr)
 	}
-	return runGateway(ctx, cfg, log, stderr, func(g *gateway.Gateway) { printDemo(stdout, g, urls) })
+	return runGateway(ctx, cfg, log, stderr, func(g *gateway.Gateway) { printDemo(stdout, g, urls) }, nil)
 }
 
 // demoConfig is the demo's config, written as a user would write it.

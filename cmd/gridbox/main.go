@@ -38,6 +38,8 @@ usage:
   gridbox backup   [-c gridbox.yaml] FILE     consistent copy of the store and config, also while running
   gridbox restore  [-c gridbox.yaml] [--force] FILE   restore a backup into the configured store
   gridbox import   [-c gridbox.yaml] [--format csv|influx] [--strict] FILE   bulk-load history into the store
+  gridbox ingest   --broker URL --pg postgres://… [--group NAME] [--client-id ID]
+                                              fleet side: uplink messages into PostgreSQL
   gridbox version
 
 common flags: --log-format text|json, --log-level debug|info|warn|error
@@ -61,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"run": cmdRun, "demo": cmdDemo, "sim": cmdSim, "check": cmdCheck,
 		"profiles": cmdProfiles, "read": cmdRead, "version": cmdVersion,
 		"backup": cmdBackup, "restore": cmdRestore, "import": cmdImport, "scan": cmdScan,
+		"ingest": cmdIngest,
 	}
 	switch args[0] {
 	case "help", "-h", "--help":

@@ -12,6 +12,7 @@ import (
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/gateway"
 	"github.com/gridbox/gridbox/profile"
+	"github.com/gridbox/gridbox/uplink"
 )
 
 func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
@@ -35,34 +36,74 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gridbox:", err)
 		return exitUsage
 	}
-	return runGateway(ctx, cfg, log, stderr, nil)
+	ctl, err := newController(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, "gridbox:", err)
+		return exitUsage
+	}
+	return runGateway(ctx, cfg, log, stderr, nil, ctl)
 }
 
 // runGateway starts a gateway, calls started (if any) once it listens, and
-// blocks until ctx is done and everything has stopped.
-func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, stderr io.Writer, started func(*gateway.Gateway)) int {
+// blocks until ctx is done and everything has stopped. With a controller,
+// a config it hands over (remote config, reload) restarts the gateway
+// in-process; a config that fails to start falls back to the previous one.
+func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, stderr io.Writer, started func(*gateway.Gateway), ctl *controller) int {
+	var reload chan *config.Config
+	if ctl != nil {
+		reload = ctl.reload
+		ctx = uplink.WithController(ctx, ctl)
+	}
+	prev := cfg
+	for {
+		gw, cancel, code := startGateway(ctx, cfg, log, stderr)
+		if code == exitRuntime && cfg != prev {
+			log.Error("new config failed to start; restarting with the previous one")
+			cfg = prev
+			continue
+		}
+		if gw == nil {
+			return code
+		}
+		if started != nil {
+			started(gw)
+		}
+		var next *config.Config
+		select {
+		case <-ctx.Done():
+			log.Info("stopping")
+		case next = <-reload:
+			log.Info("restarting the gateway with a new config", "config_id", ctl.ConfigID())
+		}
+		cancel()
+		if err := gw.Wait(); err != nil {
+			fmt.Fprintln(stderr, "gridbox:", err)
+			if next == nil {
+				return exitRuntime
+			}
+		}
+		if next == nil {
+			log.Info("stopped")
+			return exitOK
+		}
+		prev, cfg = cfg, next
+	}
+}
+
+// startGateway builds and starts one gateway; on failure it returns a nil
+// gateway and the exit code.
+func startGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, stderr io.Writer) (*gateway.Gateway, context.CancelFunc, int) {
 	gw, err := gateway.New(cfg, gateway.Options{Version: version, Log: log, Profiles: profile.Builtin()})
 	if err != nil {
-		return reportConfigErr(err, stderr)
+		return nil, nil, reportConfigErr(err, stderr)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if err := gw.Start(runCtx); err != nil {
+		cancel()
 		fmt.Fprintln(stderr, "gridbox:", err)
-		return exitRuntime
+		return nil, nil, exitRuntime
 	}
-	if started != nil {
-		started(gw)
-	}
-	<-ctx.Done()
-	log.Info("stopping")
-	cancel()
-	if err := gw.Wait(); err != nil {
-		fmt.Fprintln(stderr, "gridbox:", err)
-		return exitRuntime
-	}
-	log.Info("stopped")
-	return exitOK
+	return gw, cancel, exitOK
 }
 
 func cmdCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {

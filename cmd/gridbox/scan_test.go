@@ -81,7 +81,7 @@ func TestScanSimulators(t *testing.T) {
 			mu.Lock()
 			gw = g
 			mu.Unlock()
-		})
+		}, nil)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	testenv.Eventually(t, 30*time.Second, "both scanned devices online with values", func() bool {
