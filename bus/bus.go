@@ -34,6 +34,7 @@ type Bus struct {
 	order   int           // registration counter: devices list in the order they came
 	unknown unknownLog    // values and states for unregistered devices or datapoints
 	audit   auditor       // where writes are recorded (SetAuditLog)
+	status  map[string]any // fields of the gateway's own state (SetGatewayStatus)
 }
 
 type entry struct {

@@ -17,10 +17,12 @@ const (
 	DatapointAdded                        // Event.Point is the new datapoint
 	DatapointRemoved                      // Event.Point is the removed datapoint (its history stays in the stores)
 	DeviceRemoved                         // Event.Device is the removed device; its datapoints' removals came first
+	GatewayStatus                         // Event.Key's field of the gateway's own state changed to Event.Status (nil: removed)
+	Announcement                          // publish Event.Payload on the gateway-level topic Event.Topic (MQTT sinks)
 )
 
 func (t EventType) String() string {
-	return [...]string{"", "device added", "datapoint added", "datapoint removed", "device removed"}[t]
+	return [...]string{"", "device added", "datapoint added", "datapoint removed", "device removed", "gateway status", "announcement"}[t]
 }
 
 // Event is one change of the catalog while the gateway runs (an OCPP
@@ -30,6 +32,12 @@ type Event struct {
 	Type   EventType
 	Device model.DeviceState
 	Point  model.Datapoint
+	Key    string // GatewayStatus: the field
+	Status any    // GatewayStatus: its value, nil when removed
+	Topic  string // Announcement: below the MQTT prefix, like $aggregated/pv/ac_power
+	// Payload and Retain are the Announcement's message.
+	Payload []byte
+	Retain  bool
 }
 
 // AddDevice registers a device with its datapoints and optional writer, at

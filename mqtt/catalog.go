@@ -28,6 +28,22 @@ func (p *Publisher) catalog(e bus.Event) {
 		topics = []string{p.o.Prefix + "/" + e.Point.Device + "/" + e.Point.Name, p.metaTopic(e.Point)}
 	case bus.DeviceRemoved:
 		topics = []string{p.o.Prefix + "/" + e.Device.Device + "/$state"}
+	case bus.GatewayStatus:
+		if p.isOnline() {
+			if err := p.send(p.o.Prefix+"/$state", encodeGatewayState(true, p.o.Version, p.bus.GatewayStatus()), 1, true); err != nil {
+				p.log.Warn("gateway state not published", "err", err)
+			}
+		}
+		return
+	case bus.Announcement:
+		// Announcements are current-state messages: one missed while
+		// disconnected is superseded by the next, so none is buffered.
+		if p.isOnline() {
+			if err := p.send(p.o.Prefix+"/"+e.Topic, e.Payload, p.o.QoS, e.Retain); err != nil {
+				p.log.Debug("announcement not published", "topic", e.Topic, "err", err)
+			}
+		}
+		return
 	}
 	p.clearing = append(p.clearing, topics...)
 	if p.isOnline() {

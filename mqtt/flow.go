@@ -80,7 +80,7 @@ func (p *Publisher) announce() <-chan time.Time {
 }
 
 func (p *Publisher) announceSteps() error {
-	if err := p.send(p.o.Prefix+"/$state", encodeGatewayState(true, p.o.Version), 1, true); err != nil {
+	if err := p.send(p.o.Prefix+"/$state", encodeGatewayState(true, p.o.Version, p.bus.GatewayStatus()), 1, true); err != nil {
 		return err
 	}
 	for _, st := range p.bus.Devices() {

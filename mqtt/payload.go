@@ -79,11 +79,25 @@ type gatewayState struct {
 	Version string `json:"version,omitempty"`
 }
 
-func encodeGatewayState(online bool, version string) []byte {
-	if !online {
-		version = ""
+// encodeGatewayState encodes the gateway's state with the status fields
+// sinks set on the bus (bus.SetGatewayStatus) while online.
+func encodeGatewayState(online bool, version string, status map[string]any) []byte {
+	if !online || len(status) == 0 {
+		if !online {
+			version = ""
+		}
+		b, _ := json.Marshal(gatewayState{online, version})
+		return b
 	}
-	b, _ := json.Marshal(gatewayState{online, version})
+	doc := make(map[string]any, len(status)+2)
+	for k, v := range status {
+		doc[k] = v
+	}
+	doc["online"], doc["version"] = true, version
+	b, err := json.Marshal(doc)
+	if err != nil {
+		b, _ = json.Marshal(gatewayState{online, version})
+	}
 	return b
 }
 

@@ -78,7 +78,7 @@ func New(b *bus.Bus, o Options) (*Publisher, error) {
 		busy: make(chan setRequest, writeQueue), done: make(chan struct{}),
 		buf: newRing(o.Buffer), badLogs: map[string]bool{},
 	}
-	offline := will{topic: p.o.Prefix + "/$state", payload: encodeGatewayState(false, "")}
+	offline := will{topic: p.o.Prefix + "/$state", payload: encodeGatewayState(false, "", nil)}
 	switch {
 	case t.embedded && o.Embedded == nil:
 		return nil, errors.New(`broker is "embedded" but no embedded broker was given`)
@@ -156,7 +156,7 @@ func (p *Publisher) shutdown() error {
 		// Half the time for the offline state: the link may be gone
 		// without the transport having noticed yet.
 		sctx, cancel := context.WithTimeout(ctx, shutdownWithin/2)
-		if err := p.sendCtx(sctx, p.o.Prefix+"/$state", encodeGatewayState(false, ""), 1, true); err != nil {
+		if err := p.sendCtx(sctx, p.o.Prefix+"/$state", encodeGatewayState(false, "", nil), 1, true); err != nil {
 			p.log.Warn("offline state not published", "err", err)
 		}
 		cancel()

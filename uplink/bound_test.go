@@ -83,6 +83,11 @@ func TestQueueBoundDropOldest(t *testing.T) {
 		t.Fatalf("RSS grew from %.0f MB to %.0f MB while queueing 28 MB", before, after)
 	}
 	t.Logf("queue %v bytes, %v values dropped, RSS %.0f → %.0f MB", bytes, dropped, before, after)
+	// The gateway's own state says so locally, while the remote is down.
+	testenv.Eventually(t, 10*time.Second, "local gateway status of the uplink", func() bool {
+		st, _ := g.bus.GatewayStatus()["uplink/prod"].(map[string]any)
+		return st != nil && st["overflow"] == "drop-oldest" && st["full"] == true && st["dropped"].(uint64) > 0
+	})
 
 	m.Start()
 	var st struct {

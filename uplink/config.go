@@ -23,7 +23,7 @@ type Config struct {
 	KeepAlive config.Duration `yaml:"keep_alive"`
 	TopicRoot string          `yaml:"topic_root"` // default: the site id
 
-	Dir       string          `yaml:"dir"`       // queue directory; default ./data/uplink-<name>
+	Dir       string          `yaml:"dir"`       // queue directory; default <store.path>/uplink-<name> (./data/uplink-<name>)
 	MaxQueue  string          `yaml:"max_queue"` // bound of the disk queue: 1GB, 500MB, 64kB
 	Overflow  string          `yaml:"overflow"`  // drop-oldest or degrade
 	BatchSize int             `yaml:"batch_size"`

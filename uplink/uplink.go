@@ -48,6 +48,7 @@ type Sink struct {
 	cur       atomic.Pointer[link] // the connected link, for answers
 	degraded  atomic.Bool
 	wg        sync.WaitGroup
+	status    localStatus // what the gateway's $state last said of this uplink
 }
 
 type inbound struct {
@@ -106,7 +107,11 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	}
 	dir := cfg.Dir
 	if dir == "" {
-		dir = filepath.Join(DefaultDirRoot, "uplink-"+env.Name)
+		root := env.DataDir // the store's directory
+		if root == "" {
+			root = DefaultDirRoot
+		}
+		dir = filepath.Join(root, "uplink-"+env.Name)
 	}
 	seg := min(max/8, 16<<20)
 	if s.q, err = OpenQueue(dir, seg); err != nil {
@@ -235,9 +240,7 @@ func (s *Sink) take(buf [][]byte, v model.Value) [][]byte {
 	if !s.cfg.selected(key) {
 		return buf
 	}
-	if s.cfg.Send != "raw" || s.cfg.Overflow == "degrade" {
-		s.agg.add(v)
-	}
+	s.agg.add(v) // rollups are also published locally ($aggregated)
 	if s.cfg.Send == "aggregated" {
 		return buf
 	}
@@ -276,11 +279,9 @@ func (s *Sink) cut(opened *time.Time) error {
 // tick seals an old enough open message, emits closed rollup windows and
 // refreshes the queue metrics.
 func (s *Sink) tick(now time.Time, opened *time.Time) error {
-	if s.cfg.Send != "raw" || s.cfg.Overflow == "degrade" {
-		rollups := s.agg.flush(now.UnixMilli()) // windows close also while only raw values go up
-		if s.cfg.Send == "raw" && !s.degraded.Load() {
-			rollups = nil
-		}
+	rollups := s.agg.flush(now.UnixMilli()) // windows close also while only raw values go up
+	s.announce(rollups)
+	if s.cfg.Send != "raw" || s.degraded.Load() {
 		var buf [][]byte
 		for _, v := range rollups {
 			if b, err := encodeValue(nil, v); err == nil {
@@ -303,6 +304,7 @@ func (s *Sink) tick(now time.Time, opened *time.Time) error {
 	s.m.queueBytes.Set(float64(st.Bytes))
 	s.m.queueValues.Set(float64(st.Values))
 	s.m.ackedSeq.Set(float64(st.Acked))
+	s.localStatus(st, now)
 	return nil
 }
 
