@@ -160,7 +160,7 @@ func testRTUBus(t *testing.T, serial bool) {
 	}
 	peer.silence(t, 3)
 	waitFor(t, "unit 3 offline", func() bool { return !sinks[3].state().Online && sinks[3].state().Device == "u3" })
-	before := peer.requests(t)
+	before, polls3 := peer.requests(t), sinks[3].pollCount()
 	reads1, reads2 := readsOf(t, sinks[1]), readsOf(t, sinks[2])
 	const cycles = 6
 	testenv.Eventually(t, 60*time.Second, "six more polls of units 1 and 2", func() bool {
@@ -168,9 +168,16 @@ func testRTUBus(t *testing.T, serial bool) {
 	})
 	window := peer.requests(t)[len(before):]
 	n1, n2, n3 := countUnit(window, 1), countUnit(window, 2), countUnit(window, 3)
-	t.Logf("requests while unit 3 was silent: unit1=%d unit2=%d unit3=%d", n1, n2, n3)
+	t.Logf("requests while unit 3 was silent: unit1=%d unit2=%d unit3=%d (in %d probes)", n1, n2, n3, sinks[3].pollCount()-polls3)
 	if n3 > min(n1, n2)+1 {
 		t.Errorf("silent unit 3 was tried %d times in %d poll cycles: want at most one try per cycle", n3, min(n1, n2))
+	}
+	probes := int(sinks[3].pollCount() - polls3)
+	if n3 > probes+1 || n3 < 1 {
+		t.Errorf("silent unit 3: %d requests in %d polls: want one request per poll (no retries while offline), and at least one probe", n3, probes)
+	}
+	if most := triesPerCycle(window, 1, 3); most > 1 {
+		t.Errorf("silent unit 3 was tried %d times between two polls of unit 1 (requests %v): want at most once", most, window)
 	}
 	for _, u := range []int{1, 2} {
 		if st := sinks[u].state(); !st.Online || st.Errors != 0 {
@@ -187,6 +194,22 @@ func testRTUBus(t *testing.T, serial bool) {
 	if n := testutil.ToFloat64(newMetrics(reg).errors.WithLabelValues("u3", "timeout")); n < 1 {
 		t.Errorf("u3: %v timeouts counted, want at least one", n)
 	}
+}
+
+// triesPerCycle is the most requests to unit between two requests to
+// cycle (one poll cycle of a live unit).
+func triesPerCycle(reqs []int, cycle, unit int) int {
+	most, n := 0, 0
+	for _, u := range reqs {
+		switch u {
+		case cycle:
+			n = 0
+		case unit:
+			n++
+			most = max(most, n)
+		}
+	}
+	return most
 }
 
 // readsOf is the last value of the peer's read counter that a sink got.
