@@ -4,6 +4,7 @@ import (
 	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/modbus/proxy"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/output/influx"
 	"github.com/gridbox/gridbox/sink"
@@ -28,5 +29,6 @@ func builtinSinks() []sink.Kind {
 		mqtt.Kind(),
 		api.Kind(),
 		influx.Kind(),
+		proxy.Kind(),
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/model"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -45,6 +46,11 @@ type Env struct {
 	Metrics  prometheus.Registerer // labels every metric sink=<name>, so instances of a kind count apart
 	Gatherer prometheus.Gatherer   // every metric of the gateway (for /metrics)
 	History  model.History         // the history of the first sink that keeps one; nil if none
+	// Device returns the running device of an id, for a sink that uses a
+	// capability of one driver's devices through an interface of its own
+	// (the Modbus proxy forwards requests over a Modbus device's
+	// connection). nil in tests that do not need it.
+	Device func(id string) (driver.Device, bool)
 }
 
 // Kind is one sink kind: its config section and how to build an instance.
