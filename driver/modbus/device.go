@@ -251,8 +251,7 @@ func errorKind(err error) string {
 		return "timeout"
 	case errors.Is(err, modbus.ErrBadCRC):
 		return "crc"
-	case errors.Is(err, modbus.ErrShortFrame), errors.Is(err, modbus.ErrProtocolError),
-		errors.Is(err, modbus.ErrBadUnitId), errors.Is(err, modbus.ErrBadTransactionId):
+	case isFrameError(err), errors.Is(err, modbus.ErrBadTransactionId):
 		return "frame"
 	}
 	return "io"

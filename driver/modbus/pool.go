@@ -206,7 +206,10 @@ func (c *Conn) release() { <-c.sem }
 // since the previous request. The connection is closed after an I/O error
 // so the next request reopens it; Modbus exceptions keep it open. On a
 // serial bus a timeout keeps it open too (one unit is silent, the others
-// answer), unless it is the second timeout in a row.
+// answer), unless it is the second timeout in a row, and so does a CRC
+// error (the wire library drained the line). Any other bad frame — most
+// often a late answer to an earlier request that timed out — closes it,
+// which drops what is still buffered: the next request starts in sync.
 func (c *Conn) Do(ctx context.Context, unit uint8, fn func(*modbus.ModbusClient) error) error {
 	if err := c.acquire(ctx); err != nil {
 		return err
@@ -232,6 +235,8 @@ func (c *Conn) Do(ctx context.Context, unit uint8, fn func(*modbus.ModbusClient)
 			c.closeLocked()
 			c.timeouts = 0
 		}
+	case errors.Is(err, modbus.ErrBadCRC) && c.t.serialFramed():
+		c.timeouts = 0 // something answered; the wire library drained the line
 	default:
 		c.closeLocked()
 	}
@@ -330,6 +335,13 @@ func isException(err error) bool {
 		return true
 	}
 	return false
+}
+
+// isFrameError reports whether err is a bad frame on an RTU line (CRC,
+// length, an answer from another unit).
+func isFrameError(err error) bool {
+	return errors.Is(err, modbus.ErrBadCRC) || errors.Is(err, modbus.ErrShortFrame) ||
+		errors.Is(err, modbus.ErrProtocolError) || errors.Is(err, modbus.ErrBadUnitId)
 }
 
 // isTimeout reports whether err is a request or dial timeout.
