@@ -5,10 +5,11 @@
 // silence), and prints the ratio.
 //
 // A pty pair carries bytes at no baud rate at all, so the anchor is the
-// in-process Go responder (-peer go, the default): it keeps the line busy
-// for the silence and its response's time on the wire at the baud rate,
-// like a device on a real line, and answers instantly otherwise — the ratio
-// is then what gridbox's own overhead leaves of the line. -peer pymodbus
+// Go responder (-peer go, the default; this binary with -serve, run as a
+// process of its own): it keeps the line busy for the request's and its
+// response's time on the wire at the baud rate plus the silence, like a
+// device on a real line — the ratio is then what gridbox's own overhead
+// leaves of the line. -peer pymodbus
 // uses the pymodbus RTU server of driver/modbus/testdata instead, which
 // answers as fast as Python and the pty allow (no wire time: its ratio can
 // exceed 1). Run from the repository root:
@@ -39,7 +40,17 @@ func main() {
 	regs := flag.Int("regs", 10, "holding registers per read (pymodbus peer: at most 10)")
 	units := flag.Int("units", 3, "unit ids on the bus, polled back to back")
 	dur := flag.Duration("duration", 10*time.Second, "measuring time (after 1 s of warm-up)")
+	serve := flag.String("serve", "", "internal: run the go peer on this pty")
 	flag.Parse()
+	if *serve != "" {
+		f, err := os.OpenFile(*serve, os.O_RDWR, 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rtu:", err)
+			os.Exit(1)
+		}
+		respond(f, *baud)
+		return
+	}
 	if err := run(*peer, *baud, *regs, *units, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "rtu:", err)
 		os.Exit(1)
@@ -115,13 +126,18 @@ func waitFile(paths ...string) error {
 func startPeer(ctx context.Context, peer, tty, dir string, baud, regs int) error {
 	switch peer {
 	case "go":
-		f, err := os.OpenFile(tty, os.O_RDWR, 0)
+		self, err := os.Executable()
 		if err != nil {
 			return err
 		}
-		f.Fd() // blocking reads in a thread of their own, not the poller: no lost wake-ups on a pty
-		go func() { <-ctx.Done(); f.Close() }()
-		go respond(f, baud)
+		// a process of its own, like a device: the responder does not share
+		// the Go runtime of the gridbox side
+		resp := exec.CommandContext(ctx, self, "-serve", tty, "-baud", fmt.Sprint(baud))
+		resp.Stderr = os.Stderr
+		if err := resp.Start(); err != nil {
+			return fmt.Errorf("responder: %w", err)
+		}
+		go resp.Wait()
 		return nil
 	case "pymodbus":
 		if regs > 10 {
