@@ -18,8 +18,9 @@ import (
 // ProxyRead returns count registers (or bits) of a table from address
 // addr: from the poller's last reads when every one of them is younger
 // than maxAge (cached is true), else with one request on the device's
-// connection. Errors from the device keep their type (a modbus.Error for
-// an exception, a timeout, ...).
+// connection — none while the device is offline (modbus.ErrGWTargetFailedToRespond).
+// Errors from the device keep their type (a modbus.Error for an
+// exception, a timeout, ...).
 func (d *Device) ProxyRead(ctx context.Context, tableName string, addr, count uint16, maxAge time.Duration) (regs []uint16, bits []bool, cached bool, err error) {
 	t, ok := parseTable(tableName)
 	if !ok {
@@ -30,12 +31,28 @@ func (d *Device) ProxyRead(ctx context.Context, tableName string, addr, count ui
 			return regs, bits, true, nil
 		}
 	}
+	if err := d.offline(); err != nil {
+		return nil, nil, false, err
+	}
 	err = d.once(ctx, func(c *modbus.ModbusClient) error {
 		var err error
 		regs, bits, err = readTable(c, t, addr, count)
 		return err
 	})
 	return regs, bits, false, err
+}
+
+// offline returns an error without a request while the poller has the
+// device offline: its probes (with backoff) decide when it is back, so a
+// proxy client cannot cost a shared bus a timeout per request.
+func (d *Device) offline() error {
+	d.mu.Lock()
+	down := d.down
+	d.mu.Unlock()
+	if down {
+		return fmt.Errorf("modbus %s: device offline: %w", d.id, modbus.ErrGWTargetFailedToRespond)
+	}
+	return nil
 }
 
 // ProxyWrite writes registers (or coils) as they are, with one request on
@@ -46,6 +63,9 @@ func (d *Device) ProxyWrite(ctx context.Context, tableName string, addr uint16, 
 	t, ok := parseTable(tableName)
 	if !ok || !t.writable() {
 		return fmt.Errorf("modbus %s: table %q cannot be written", d.id, tableName)
+	}
+	if err := d.offline(); err != nil {
+		return err
 	}
 	n := uint16(max(len(regs), len(bits)))
 	unlock, err := d.conn.regs.lock(ctx, d.unit, t, addr, n)

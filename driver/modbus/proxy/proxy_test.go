@@ -226,3 +226,40 @@ func TestProxyWithMbpoll(t *testing.T) {
 		t.Errorf("the device saw %d TCP connections, want exactly one (gridbox's)", n)
 	}
 }
+
+// TestProxyDeviceOffline: while gridbox has the device offline, mbpoll gets
+// exception 0B (gateway target failed to respond) through the proxy.
+func TestProxyDeviceOffline(t *testing.T) {
+	testenv.Tool(t, "mbpoll")
+	listen := testenv.FreeAddr(t)
+	src := fmt.Sprintf(`http: {listen: "127.0.0.1:0", auth: none}
+mqtt: {broker: embedded, listen: "127.0.0.1:0"}
+store: {path: %q}
+devices:
+  - {id: meter, driver: modbus, url: "tcp://%s", interval: 200ms, timeout: 200ms, retries: 0, registers: [{name: p, address: 0, type: uint16}]}
+modbus_proxy:
+  - {listen: %q, device: meter}
+`, t.TempDir(), testenv.FreeAddr(t), listen)
+	cfg, err := config.Parse([]byte(src), "t.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(cfg, gateway.Options{Version: "test", Profiles: profile.Builtin()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := gw.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = gw.Wait() })
+	testenv.Eventually(t, 10*time.Second, "device offline", func() bool {
+		st, _ := gw.Bus().Device("meter")
+		return st.Polls > 0 && !st.Online
+	})
+	out, err := mbpoll(t, listen, "-a", "1", "-t", "4", "-r", "0")
+	if err == nil || !strings.Contains(out, "Target device failed to respond") {
+		t.Errorf("mbpoll through the proxy of an offline device (err %v):\n%s", err, out)
+	}
+}
