@@ -169,7 +169,7 @@ func pollBus(ctx context.Context, url string, regs, units int, dur time.Duration
 		unit := u
 		c.ID, c.Driver, c.URL, c.Unit = fmt.Sprintf("u%d", u), "modbus", url, &unit
 		c.Interval, c.Timeout = config.Duration(time.Millisecond), config.Duration(500*time.Millisecond)
-		c.Registers = []modbus.Register{{Name: "r", Address: 0, Type: "uint16", Length: 0}}
+		c.Registers = []modbus.Register{{Name: "r", Address: 0, Type: "uint16"}}
 		if regs > 1 {
 			c.Registers = append(c.Registers, modbus.Register{Name: "last", Address: uint16(regs - 1), Type: "uint16"})
 		}
