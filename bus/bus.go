@@ -30,10 +30,10 @@ type Bus struct {
 	retired map[string][2]uint64 // out/dropped of removed subscriptions, by name
 	in      atomic.Uint64
 	writes  writeStats
-	refresh time.Duration // see SetStateRefresh
-	order   int           // registration counter: devices list in the order they came
-	unknown unknownLog    // values and states for unregistered devices or datapoints
-	audit   auditor       // where writes are recorded (SetAuditLog)
+	refresh time.Duration  // see SetStateRefresh
+	order   int            // registration counter: devices list in the order they came
+	unknown unknownLog     // values and states for unregistered devices or datapoints
+	audit   auditor        // where writes are recorded (SetAuditLog)
 	status  map[string]any // fields of the gateway's own state (SetGatewayStatus)
 }
 

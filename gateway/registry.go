@@ -9,6 +9,7 @@ import (
 	"github.com/gridbox/gridbox/driver/keba"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
+	"github.com/gridbox/gridbox/driver/modbus/proxy"
 	"github.com/gridbox/gridbox/driver/mqttsrc"
 	"github.com/gridbox/gridbox/driver/socket"
 	"github.com/gridbox/gridbox/driver/sunspec"
@@ -48,5 +49,6 @@ func builtinSinks() []sink.Kind {
 		api.Kind(),
 		influx.Kind(),
 		uplink.Kind(),
+		proxy.Kind(),
 	}
 }

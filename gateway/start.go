@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/model"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +33,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 			Name: in.name, Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus,
 			Log:      g.log.With("component", in.name),
 			Metrics:  prometheus.WrapRegistererWith(prometheus.Labels{"sink": in.name}, g.reg),
-			Gatherer: g.reg, Routes: routes,
+			Gatherer: g.reg, Routes: routes, Device: g.device,
 			DataDir: g.dataDir(),
 		}
 		if history != nil {
@@ -69,6 +70,16 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	}
 	g.log.Info("gateway started", "site", g.cfg.Site, "devices", len(g.devices), "sinks", len(g.sinks), "http", g.HTTPAddr(), "mqtt", g.MQTTAddr())
 	return nil
+}
+
+// device returns the device with the given id (sink.Env.Device).
+func (g *Gateway) device(id string) (driver.Device, bool) {
+	for _, d := range g.devices {
+		if d.id == id {
+			return d.dev, true
+		}
+	}
+	return nil, false
 }
 
 // runSink runs one sink with its own bus subscription (values, device

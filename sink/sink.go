@@ -13,6 +13,7 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/model"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -50,6 +51,11 @@ type Env struct {
 	DataDir  string                // where a sink keeps files of its own: the embedded store's directory, else ./data
 	Controls Controls              // setpoints and schedules of controlled actuators; nil without a control: section
 	Routes   []Route               // read-only routes of the sinks opened before this one (Router)
+	// Device returns the running device of an id, for a sink that uses a
+	// capability of one driver's devices through an interface of its own
+	// (the Modbus proxy forwards requests over a Modbus device's
+	// connection). nil in tests that do not need it.
+	Device func(id string) (driver.Device, bool)
 }
 
 // Controls is the capability of a sink that controls actuators (package

@@ -32,10 +32,13 @@ type Device struct {
 	planMu sync.Mutex
 	plan   []read // remembered, including splits after exceptions
 
-	mu   sync.Mutex
-	sink driver.Sink       // the sink given to Run, for read-back values
-	bad  map[string]string // last decode problem logged, per datapoint
-	down bool              // last poll failed (log transitions once)
+	mu    sync.Mutex
+	sink  driver.Sink       // the sink given to Run, for read-back values
+	bad   map[string]string // last decode problem logged, per datapoint
+	down  bool              // last poll failed (log transitions once)
+	probe prober            // when an offline device is tried again (offline.go)
+
+	cache regCache // the registers of the last successful reads, for the Modbus proxy (proxy.go)
 }
 
 // field returns the field of a datapoint name.
@@ -84,7 +87,9 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 	t := time.NewTicker(d.cfg.Interval.D())
 	defer t.Stop()
 	for {
-		d.poll(ctx, out)
+		if d.probe.due(time.Now()) {
+			d.poll(ctx, out)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -107,6 +112,7 @@ func (d *Device) poll(ctx context.Context, out driver.Sink) {
 		out.MarkStale(d.id, now)
 		out.SetState(model.DeviceState{Device: d.id, Online: false, Error: err.Error()}, 1, 1)
 		d.transition(true, err)
+		d.probe.failed(time.Now(), d.cfg)
 	} else {
 		out.Publish(vals...)
 		st := model.DeviceState{Device: d.id, Online: true, LastSeen: now}
@@ -116,6 +122,7 @@ func (d *Device) poll(ctx context.Context, out driver.Sink) {
 		}
 		out.SetState(st, 1, errs)
 		d.transition(false, nil)
+		d.probe.ok()
 	}
 	if d.cfg.Disconnect {
 		d.gate.reset()
@@ -154,6 +161,7 @@ func (d *Device) readAll(ctx context.Context) (vals []model.Value, fieldErr, err
 		regs, bits, rerr := d.readOne(ctx, r)
 		switch {
 		case rerr == nil:
+			d.cache.put(r.table, r.start, regs, bits)
 			vals = append(vals, d.decodeRead(r, regs, bits)...)
 		case splittable(rerr):
 			if a, b, ok := split(r); ok {
@@ -206,12 +214,14 @@ func readTable(c *modbus.ModbusClient, t table, start, count uint16) ([]uint16, 
 
 // request runs fn on the connection to unit with the device's timeout,
 // retrying I/O errors and "server busy" answers (exception 6) with backoff.
-// Other exceptions are answers and are not retried.
+// Other exceptions are answers and are not retried; nor is anything while
+// the device is offline, nor a timeout on a serial bus (rtu, rtuovertcp): a
+// silent unit costs the bus one timeout per poll.
 func (d *Device) request(ctx context.Context, unit uint8, fn func(*modbus.ModbusClient) error) error {
 	for attempt := 0; ; attempt++ {
 		err := d.once(ctx, unit, fn)
 		retry := !isException(err) || errors.Is(err, modbus.ErrServerDeviceBusy)
-		if err == nil || !retry || attempt >= d.cfg.Retries || ctx.Err() != nil {
+		if err == nil || !retry || attempt >= d.cfg.Retries || ctx.Err() != nil || !d.retryable(err) {
 			return err
 		}
 		t := time.NewTimer(d.cfg.backoff(attempt))
@@ -224,13 +234,15 @@ func (d *Device) request(ctx context.Context, unit uint8, fn func(*modbus.Modbus
 	}
 }
 
-// once runs one request; waiting for the shared connection is bounded by
-// the device's timeout so devices behind one URL cannot starve each other.
+// once runs one request. The request itself is bounded by the device's
+// timeout (the client's I/O deadline); waiting for the shared connection by
+// the interval plus the timeout, so that a unit behind a silent one on the
+// same bus waits for that one's timeout instead of failing itself.
 func (d *Device) once(ctx context.Context, unit uint8, fn func(*modbus.ModbusClient) error) error {
-	rctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.D())
+	wctx, cancel := context.WithTimeout(ctx, d.cfg.Interval.D()+d.cfg.Timeout.D())
 	defer cancel()
 	d.m.request()
-	err := d.conn.Do(rctx, unit, d.gate.wrap(ctx, fn))
+	err := d.conn.Do(wctx, unit, d.gate.wrap(ctx, fn))
 	d.gate.after(err)
 	if err != nil {
 		d.m.error(errorKind(err))
@@ -238,13 +250,31 @@ func (d *Device) once(ctx context.Context, unit uint8, fn func(*modbus.ModbusCli
 	return err
 }
 
+// retryable reports whether a failed request is worth another attempt in
+// the same poll.
+func (d *Device) retryable(err error) bool {
+	d.mu.Lock()
+	down := d.down
+	d.mu.Unlock()
+	if down {
+		return false
+	}
+	return !(d.conn.t.serialFramed() && isTimeout(err))
+}
+
 // errorKind classifies an error for the errors metric.
 func errorKind(err error) string {
 	switch {
 	case isException(err):
 		return "exception"
+	case errors.Is(err, errBusy):
+		return "busy"
 	case isTimeout(err):
 		return "timeout"
+	case errors.Is(err, modbus.ErrBadCRC):
+		return "crc"
+	case isFrameError(err), errors.Is(err, modbus.ErrBadTransactionId):
+		return "frame"
 	}
 	return "io"
 }

@@ -30,6 +30,11 @@ type target struct {
 // key identifies one physical connection: devices with the same key share it.
 func (t target) key() string { return t.scheme + "://" + t.addr }
 
+// serialFramed reports whether the connection is a serial bus (RTU framing
+// on a serial port or tunnelled over TCP/UDP), where a timeout means one
+// silent unit rather than a broken connection.
+func (t target) serialFramed() bool { return strings.HasPrefix(t.scheme, "rtu") }
+
 // parseURL parses tcp://host:port (port 502 by default), rtu:///dev/ttyUSB0?baud=9600&parity=N
 // and the other schemes the wire library supports.
 func parseURL(s string) (target, error) {
@@ -172,11 +177,15 @@ type Conn struct {
 	users   int
 
 	// guarded by sem
-	client  *modbus.ModbusClient
-	clientT time.Duration // timeout the client was built with
-	open    bool
-	last    time.Time
+	client   *modbus.ModbusClient
+	clientT  time.Duration // timeout the client was built with
+	open     bool
+	last     time.Time
+	timeouts int // timeouts in a row, no unit answering in between
 }
+
+// errBusy marks a request that gave up waiting for its turn on the connection.
+var errBusy = errors.New("connection busy")
 
 // Key returns the connection's identity (scheme://address).
 func (c *Conn) Key() string { return c.t.key() }
@@ -187,7 +196,7 @@ func (c *Conn) acquire(ctx context.Context) error {
 	case c.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for connection %s: %w", c.Key(), ctx.Err())
+		return fmt.Errorf("waiting for connection %s: %w: %w", c.Key(), errBusy, ctx.Err())
 	}
 }
 
@@ -195,7 +204,12 @@ func (c *Conn) release() { <-c.sem }
 
 // Do runs fn with the connection opened and set to unit, after the pause
 // since the previous request. The connection is closed after an I/O error
-// so the next request reopens it; Modbus exceptions keep it open.
+// so the next request reopens it; Modbus exceptions keep it open. On a
+// serial bus a timeout keeps it open too (one unit is silent, the others
+// answer), unless it is the second timeout in a row, and so does a CRC
+// error (the wire library drained the line). Any other bad frame — most
+// often a late answer to an earlier request that timed out — closes it,
+// which drops what is still buffered: the next request starts in sync.
 func (c *Conn) Do(ctx context.Context, unit uint8, fn func(*modbus.ModbusClient) error) error {
 	if err := c.acquire(ctx); err != nil {
 		return err
@@ -212,7 +226,18 @@ func (c *Conn) Do(ctx context.Context, unit uint8, fn func(*modbus.ModbusClient)
 	}
 	err := fn(c.client)
 	c.last = time.Now()
-	if err != nil && !isException(err) {
+	switch {
+	case err == nil || isException(err):
+		c.timeouts = 0
+	case isTimeout(err) && c.t.serialFramed():
+		c.timeouts++
+		if c.timeouts >= 2 {
+			c.closeLocked()
+			c.timeouts = 0
+		}
+	case errors.Is(err, modbus.ErrBadCRC) && c.t.serialFramed():
+		c.timeouts = 0 // something answered; the wire library drained the line
+	default:
 		c.closeLocked()
 	}
 	return err
@@ -310,6 +335,13 @@ func isException(err error) bool {
 		return true
 	}
 	return false
+}
+
+// isFrameError reports whether err is a bad frame on an RTU line (CRC,
+// length, an answer from another unit).
+func isFrameError(err error) bool {
+	return errors.Is(err, modbus.ErrBadCRC) || errors.Is(err, modbus.ErrShortFrame) ||
+		errors.Is(err, modbus.ErrProtocolError) || errors.Is(err, modbus.ErrBadUnitId)
 }
 
 // isTimeout reports whether err is a request or dial timeout.

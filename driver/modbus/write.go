@@ -46,6 +46,7 @@ func (d *Device) writeLocked(ctx context.Context, f *field, v any) (any, error) 
 		return nil, fmt.Errorf("modbus %s: %s: %w", d.id, f.reg.Name, err)
 	}
 	defer unlock()
+	defer d.cache.drop(f.table, f.reg.Address, f.n)
 	if f.table == coil {
 		return d.writeCoil(ctx, f, v)
 	}

@@ -15,6 +15,7 @@ type Sniffer struct {
 	target string
 	mu     sync.Mutex
 	codes  []byte
+	conns  int
 	wg     sync.WaitGroup
 }
 
@@ -40,6 +41,13 @@ func (s *Sniffer) Codes() []byte {
 	return append([]byte(nil), s.codes...)
 }
 
+// Conns returns how many client connections the proxy accepted so far.
+func (s *Sniffer) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
+}
+
 // Close stops accepting; open connections end when either side closes.
 func (s *Sniffer) Close() error {
 	err := s.ln.Close()
@@ -54,6 +62,9 @@ func (s *Sniffer) accept() {
 		if err != nil {
 			return
 		}
+		s.mu.Lock()
+		s.conns++
+		s.mu.Unlock()
 		up, err := net.Dial("tcp", s.target)
 		if err != nil {
 			c.Close()
