@@ -93,6 +93,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // checkSafe checks protect and watchdog of d.
 func (d *Datapoint) checkSafe() error {
+	if err := d.CheckProtect(); err != nil {
+		return err
+	}
+	return d.CheckWatchdog()
+}
+
+// CheckProtect reports what is wrong with d's protect key.
+func (d *Datapoint) CheckProtect() error {
 	if d.Protect != "" {
 		switch {
 		case d.Protect != ProtectUpper && d.Protect != ProtectLower:
@@ -101,6 +109,11 @@ func (d *Datapoint) checkSafe() error {
 			return fmt.Errorf("protect is for numeric actuators, not a %s %s", d.Format, d.Kind)
 		}
 	}
+	return nil
+}
+
+// CheckWatchdog reports what is wrong with d's watchdog key.
+func (d *Datapoint) CheckWatchdog() error {
 	w := d.Watchdog
 	if w == nil {
 		return nil
