@@ -2,6 +2,7 @@ package computed
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/model"
+	"gopkg.in/yaml.v3"
 )
 
 func TestCompile(t *testing.T) {
@@ -140,5 +142,30 @@ func TestComputer(t *testing.T) {
 
 	if _, err := New(b, &Config{Items: []Item{{Name: "grid/x", Expr: "pv/ac_power"}}}, nil); err == nil || !strings.Contains(err.Error(), "configured device") {
 		t.Fatalf("computed on a configured device: %v", err)
+	}
+}
+
+// TestSampleAndDocs: sample.yaml and the examples of the README and
+// docs/computed.md are valid sections.
+func TestSampleAndDocs(t *testing.T) {
+	for _, f := range []string{"sample.yaml", "README.md", "../docs/computed.md"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(data)
+		if _, rest, ok := strings.Cut(src, "```yaml\n"); ok {
+			src, _, _ = strings.Cut(rest, "```")
+		}
+		var doc struct {
+			Computed []Item `yaml:"computed"`
+		}
+		if err := yaml.Unmarshal([]byte(src), &doc); err != nil || len(doc.Computed) == 0 {
+			t.Fatalf("%s: %v (%d items)", f, err, len(doc.Computed))
+		}
+		c := &Config{Items: doc.Computed}
+		if errs := c.Validate(); len(errs) > 0 {
+			t.Errorf("%s: %v", f, config.Errors(errs))
+		}
 	}
 }
