@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -135,6 +136,13 @@ func (b *Bus) dogWrite(ctx context.Context, log *slog.Logger, j dogJob) {
 	_, err := b.Write(wctx, j.d.device, j.d.name, j.value)
 	attrs := []any{"device", j.d.device, "datapoint", j.d.name, "value", j.value}
 	switch {
+	case errors.Is(err, ErrUnknown): // the datapoint was removed: its watchdog ends
+		s := b.safe(model.Key(j.d.device, j.d.name))
+		s.mu.Lock()
+		if s.dog == j.d {
+			s.dog = nil
+		}
+		s.mu.Unlock()
 	case err != nil:
 		log.Warn("watchdog write failed", append(attrs, "fallback", j.fallback, "err", err)...)
 	case j.fallback:
