@@ -117,6 +117,7 @@ func (c *Computer) update(i int) {
 	}
 	it.last, it.has = v, true
 	c.bus.Publish(v)
+	c.bus.SetState(model.DeviceState{Device: it.device, Online: true, LastSeen: model.NowMs()}, 0, 0)
 }
 
 // evaluate computes an item from the last values of its inputs; false
