@@ -176,3 +176,16 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestWatchdogSourceNameGivesNoExemption: a write that only names itself
+// "watchdog" is rate limited like any other.
+func TestWatchdogSourceNameGivesNoExemption(t *testing.T) {
+	b := newTestBus(t, &recWriter{}, 60_000)
+	ctx := WithSource(context.Background(), SourceWatchdog)
+	if _, err := b.Write(ctx, "room", "setpoint", 20.0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Write(ctx, "room", "setpoint", 21.0); !errors.Is(err, ErrRateLimited) {
+		t.Fatalf("second write: %v", err)
+	}
+}

@@ -22,7 +22,11 @@ type dogState struct {
 	fellBack     bool      // the fallback is written; wait for the source
 }
 
-type resendKey struct{}
+// resendKey marks a re-send of the watchdog, dogKey every write of it.
+type (
+	resendKey struct{}
+	dogKey    struct{}
+)
 
 // due returns when the watchdog has something to do.
 func (d *dogState) due() time.Time {
@@ -73,7 +77,7 @@ func (b *Bus) RunWatchdogs(ctx context.Context, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ctx = WithSource(ctx, SourceWatchdog)
+	ctx = context.WithValue(WithSource(ctx, SourceWatchdog), dogKey{}, true)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
@@ -158,6 +162,10 @@ func (b *Bus) dogWrite(ctx context.Context, log *slog.Logger, j dogJob) {
 
 // resend reports whether ctx is a watchdog re-send of a value already written.
 func resend(ctx context.Context) bool { v, _ := ctx.Value(resendKey{}).(bool); return v }
+
+// fromDog reports whether ctx is a write of RunWatchdogs (a source named
+// "watchdog" by anyone else gets no exemption).
+func fromDog(ctx context.Context) bool { v, _ := ctx.Value(dogKey{}).(bool); return v }
 
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {

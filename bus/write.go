@@ -70,7 +70,7 @@ func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error
 	if has {
 		old = last.Value
 	}
-	dog := Source(ctx) == SourceWatchdog
+	dog := fromDog(ctx)
 	got, err := b.write(ctx, meta, d, v, last, has, dog)
 	unchanged := errors.Is(err, errUnchanged)
 	if !dog && (err == nil || unchanged) {
