@@ -143,3 +143,16 @@ devices:
 		return len(recs) > 0 && recs[0].Source == "rest" && recs[0].Value == 27.0 && dog >= 3
 	})
 }
+
+// TestProtectNeedsReader: a protected datapoint on a driver that cannot
+// read a value on demand is a config error, never a write path that
+// cannot check.
+func TestProtectNeedsReader(t *testing.T) {
+	got := checkErrs(t, `http: {auth: none}
+devices:
+  - {id: knx, driver: knx, url: "udp://127.0.0.1:3671", datapoints: [{name: limit, ga: 1/2/3, dpt: "9.001", kind: actuator, protect: true}]}
+`, nil)
+	if !strings.Contains(got, "datapoint limit is protected, but this driver cannot read a value before a write") {
+		t.Fatalf("got %q", got)
+	}
+}
