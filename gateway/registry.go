@@ -33,7 +33,7 @@ func builtinSinks() []sink.Kind {
 	return []sink.Kind{
 		store.Kind(),
 		computed.Kind(), // registers its devices before the sinks that list the catalog start
-		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
+		control.Kind(),  // before the MQTT and REST sinks, which hand it setpoints and schedules
 		mqtt.Kind(),
 		ocpp.Kind(), // before the API: it contributes a route
 		api.Kind(),
