@@ -32,8 +32,8 @@ func builtinDrivers() []driver.Factory {
 func builtinSinks() []sink.Kind {
 	return []sink.Kind{
 		store.Kind(),
-		computed.Kind(), // registers its devices before the sinks that list the catalog start
-		control.Kind(),  // before the MQTT and REST sinks, which hand it setpoints and schedules
+		computed.Kind(),
+		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
 		mqtt.Kind(),
 		ocpp.Kind(), // before the API: it contributes a route
 		api.Kind(),
