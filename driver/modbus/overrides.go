@@ -17,9 +17,12 @@ type Override struct {
 	Watchdog *model.Watchdog `yaml:"watchdog"`
 }
 
+// Overrides maps datapoint names to their overrides (the `overrides:` key).
+type Overrides map[string]Override
+
 // applyOverrides sets the overrides of c on the compiled fields; a name
 // that is not a datapoint of the device is an error at overrides.<name>.
-func applyOverrides(fields []*field, over map[string]Override) []config.FieldError {
+func applyOverrides(fields []*field, over Overrides) []config.FieldError {
 	byName := make(map[string]*field, len(fields))
 	for _, f := range fields {
 		byName[f.reg.Name] = f
