@@ -35,6 +35,9 @@ type Bus struct {
 	unknown unknownLog     // values and states for unregistered devices or datapoints
 	audit   auditor        // where writes are recorded (SetAuditLog)
 	status  map[string]any // fields of the gateway's own state (SetGatewayStatus)
+	safeMu  sync.Mutex
+	safes   map[string]*safeState // protect and watchdog state by datapoint key (protect.go)
+	dogWake chan struct{}         // a watchdog has a new value (watchdog.go)
 }
 
 type entry struct {
@@ -59,6 +62,7 @@ const DefaultStateRefresh = time.Minute
 // New returns an empty bus.
 func New() *Bus {
 	return &Bus{points: map[string]*entry{}, devices: map[string]*deviceEntry{}, retired: map[string][2]uint64{},
+		safes: map[string]*safeState{}, dogWake: make(chan struct{}, 1),
 		refresh: DefaultStateRefresh, unknown: unknownLog{log: slog.New(slog.DiscardHandler), seen: map[string]bool{}}}
 }
 

@@ -45,13 +45,14 @@ func (b *Bus) WriteStats() (ok, failed, rejected uint64) {
 // (a malformed request, say) as rejected, like the refusals of Write itself.
 func (b *Bus) CountRejected() { b.writes.rejected.Add(1) }
 
-// Write validates v against the datapoint (kind, format, limits, rate limit),
-// hands it to the device's writer and returns the value read back. A
-// rejected write never reaches the device. A value the device already holds
-// (the last good value) is not written again — device flash wears out — and
-// its current value is returned; every other write, applied, refused or
-// failed, is recorded in the audit log with the source ctx carries
-// (WithSource).
+// Write validates v against the datapoint (kind, format, limits, rate limit,
+// protect), hands it to the device's writer and returns the value read
+// back. A rejected write never reaches the device. A value the device
+// already holds (the last good value) is not written again — device flash
+// wears out — and its current value is returned; every other write,
+// applied, refused or failed, is recorded in the audit log with the source
+// ctx carries (WithSource). Writes of the watchdog (RunWatchdogs) are
+// neither skipped as unchanged nor rate limited.
 func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error) {
 	key := model.Key(device, name)
 	b.mu.RLock()
@@ -59,17 +60,23 @@ func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error
 	var d *deviceEntry
 	var last model.Value
 	var has bool
+	meta := model.Datapoint{Device: device, Name: name}
 	if ok {
 		d = b.devices[device]
-		last, has = e.last, e.has
+		last, has, meta = e.last, e.has, e.meta
 	}
 	b.mu.RUnlock()
 	var old any
 	if has {
 		old = last.Value
 	}
-	got, err := b.write(ctx, device, name, e, d, v, last, has)
-	if errors.Is(err, errUnchanged) {
+	dog := fromDog(ctx)
+	got, err := b.write(ctx, meta, d, v, last, has, dog)
+	unchanged := errors.Is(err, errUnchanged)
+	if !dog && (err == nil || unchanged) {
+		b.heard(meta, got, err == nil)
+	}
+	if unchanged {
 		return got, nil
 	}
 	b.record(ctx, model.Short(key), old, v, err)
@@ -79,28 +86,42 @@ func (b *Bus) Write(ctx context.Context, device, name string, v any) (any, error
 // errUnchanged tells Write that the device already holds the value.
 var errUnchanged = errors.New("unchanged")
 
-func (b *Bus) write(ctx context.Context, device, name string, e *entry, d *deviceEntry, v any, last model.Value, has bool) (any, error) {
-	if e == nil {
-		return nil, b.refuse(fmt.Errorf("%s: %w", model.Short(model.Key(device, name)), ErrUnknown))
+// write checks and applies one write; has says last is the last value, dog
+// that the watchdog writes (no unchanged skip, no rate limit).
+func (b *Bus) write(ctx context.Context, meta model.Datapoint, d *deviceEntry, v any, last model.Value, has, dog bool) (any, error) {
+	if d == nil {
+		return nil, b.refuse(fmt.Errorf("%s: %w", model.Short(meta.Key()), ErrUnknown))
 	}
-	meta := e.meta
 	nv, err := meta.CheckWrite(v)
 	switch {
 	case err != nil:
 		return nil, b.refuse(err)
 	case d.writer == nil:
 		return nil, b.refuse(ErrNoWriter)
-	case has && last.Quality == model.Good && sameValue(last.Value, nv):
+	case has && !dog && last.Quality == model.Good && sameValue(last.Value, nv):
 		return last.Value, errUnchanged
-	case !d.limit.allow(name, model.NowMs()):
+	case !dog && !d.limit.allow(meta.Name, model.NowMs()):
 		return nil, b.refuse(fmt.Errorf("%w: at most one write per %d ms", ErrRateLimited, d.limit.gap))
 	}
-	got, err := d.writer.Write(ctx, name, nv)
+	if meta.Protect != "" {
+		s := b.safe(meta.Key())
+		s.write.Lock()
+		defer s.write.Unlock()
+		if !resend(ctx) {
+			if err := b.checkProtect(ctx, meta, d.writer, s, nv); err != nil {
+				return nil, b.refuse(err)
+			}
+		}
+	}
+	got, err := d.writer.Write(ctx, meta.Name, nv)
 	if err != nil {
 		b.writes.failed.Add(1)
 		return nil, err
 	}
 	b.writes.ok.Add(1)
+	if meta.Protect != "" {
+		b.safe(meta.Key()).wroteValue(got, nv)
+	}
 	return got, nil
 }
 

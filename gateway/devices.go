@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/model"
@@ -134,6 +135,10 @@ func checkDatapoints(dev driver.Device, n *yaml.Node, prefix string) []config.Fi
 		if p.Kind == model.Actuator && !writable {
 			errs = append(errs, config.FieldError{Line: datapointLine(n, p.Name), Path: prefix,
 				Msg: fmt.Sprintf("datapoint %s is an actuator, but this driver cannot write: make it a sensor", p.Name)})
+		}
+		if _, readable := dev.(bus.Reader); p.Protect != "" && !readable {
+			errs = append(errs, config.FieldError{Line: datapointLine(n, p.Name), Path: prefix,
+				Msg: fmt.Sprintf("datapoint %s is protected, but this driver cannot read a value before a write", p.Name)})
 		}
 	}
 	return errs

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/gridbox/gridbox/api"
+	"github.com/gridbox/gridbox/computed"
 	"github.com/gridbox/gridbox/control"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/homematic"
@@ -43,6 +44,7 @@ func builtinDrivers() []driver.Factory {
 func builtinSinks() []sink.Kind {
 	return []sink.Kind{
 		store.Kind(),
+		computed.Kind(),
 		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
 		mqtt.Kind(),
 		ocpp.Kind(), // before the API: it contributes a route

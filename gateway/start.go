@@ -65,6 +65,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	for _, in := range g.sinks {
 		g.runSink(ctx, in)
 	}
+	g.goRun("watchdog", func() error { return g.bus.RunWatchdogs(ctx, g.log.With("component", "watchdog")) })
 	for _, d := range g.devices {
 		g.goRun("device "+d.id, func() error { return d.dev.Run(ctx, g.bus) })
 	}

@@ -85,6 +85,9 @@ type Meta struct {
 	Allowed     []any    `json:"allowed,omitempty" yaml:"allowed,omitempty"` // discrete: the values a write may set
 	Description string   `json:"description,omitempty" yaml:"description,omitempty"`
 	Role        string   `json:"role,omitempty" yaml:"role,omitempty"` // for controllers: grid_power, pv_power, …
+	// Protect and Watchdog make writes safer (safe.go, docs/writes.md).
+	Protect  Protect   `json:"protect,omitempty" yaml:"protect,omitempty"`
+	Watchdog *Watchdog `json:"watchdog,omitempty" yaml:"watchdog,omitempty"`
 }
 
 // MetaField is one metadata field by its JSON key.
@@ -158,5 +161,5 @@ func (d *Datapoint) CheckMeta() error {
 	case (d.Min != nil || d.Max != nil) && !d.Format.Numeric():
 		return fmt.Errorf("min/max given for non-numeric format %s", d.Format)
 	}
-	return nil
+	return d.checkSafe()
 }

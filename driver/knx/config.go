@@ -185,6 +185,7 @@ func compileOne(d Datapoint) (*point, []config.FieldError) {
 func mergeMeta(base, over model.Meta) model.Meta {
 	m := base
 	m.Kind, m.Description, m.Role, m.Allowed = over.Kind, over.Description, over.Role, over.Allowed
+	m.Protect, m.Watchdog = over.Protect, over.Watchdog // safe writes (docs/writes.md)
 	if over.Format != "" {
 		m.Format = over.Format
 	}

@@ -27,6 +27,7 @@ type Config struct {
 	MaxGap       int             `yaml:"max_gap"`       // unused registers a merged read may skip
 	MaxRegisters int             `yaml:"max_registers"` // registers per read, ≤ 125
 	MinWriteGap  config.Duration `yaml:"write_gap"`     // minimum time between two writes to one datapoint
+	Overrides    Overrides       `yaml:"overrides"`     // protect / watchdog by datapoint name (overrides.go)
 }
 
 // Defaults of the optional keys.

@@ -272,7 +272,7 @@ func (f *field) compileMeta() []config.FieldError {
 			}
 		}
 	}
-	return errs
+	return append(errs, f.checkSafe()...)
 }
 
 func (f *field) defaultFormat() model.Format {

@@ -153,5 +153,8 @@ func deviceRegisters(c *Config, p *Profile, unit uint8) ([]*field, []*group, []c
 		inline[r.Name] = true
 	}
 	groups, gerrs := compileGroups(detect, inline)
+	if len(errs) == 0 {
+		errs = applyOverrides(fields, c.Overrides)
+	}
 	return fields, groups, append(errs, gerrs...)
 }
