@@ -11,8 +11,8 @@ func TestSummaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sums) != 4 {
-		t.Fatalf("got %d summaries, want 4", len(sums))
+	if len(sums) != 5 {
+		t.Fatalf("got %d summaries, want 5", len(sums))
 	}
 	for _, s := range sums {
 		want := expected()[s.Name]

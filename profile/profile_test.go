@@ -42,7 +42,7 @@ func words(typ string) int {
 
 func TestNamesAreUniqueSlugs(t *testing.T) {
 	names := Builtin().Names()
-	want := []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp"}
+	want := []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp", "wallbox-sim"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("Names() = %v, want %v", names, want)
 	}

@@ -33,7 +33,7 @@ const (
 // Names lists the simulators, sorted: one per built-in profile, and the
 // SunSpec devices (sunspec-*), which need no profile.
 func Names() []string {
-	return []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int"}
+	return []string{"demo-room", "huawei-sun2000", "janitza-umg96rm", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int", "wallbox-sim"}
 }
 
 // newDevice makes the device model of a simulator and its default unit id.
@@ -59,6 +59,8 @@ func newDevice(name string) (device, uint8, error) {
 		return newSunSpecFloat(), 1, nil
 	case "sunspec-der":
 		return newSunSpecDER(), 1, nil
+	case "wallbox-sim":
+		return newWallboxDev(), 1, nil
 	}
 	return nil, 0, fmt.Errorf("unknown simulator %q (available: %s)", name, strings.Join(Names(), ", "))
 }
