@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/control"
+	"github.com/gridbox/gridbox/control/loadmanagement"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/knx"
 	"github.com/gridbox/gridbox/driver/modbus"
@@ -32,6 +33,7 @@ func builtinSinks() []sink.Kind {
 	return []sink.Kind{
 		store.Kind(),
 		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
+		loadmanagement.Kind(),
 		mqtt.Kind(),
 		ocpp.Kind(), // before the API: it contributes a route
 		api.Kind(),
