@@ -215,7 +215,12 @@ func (c *Controller) safe(ch *charger) float64 {
 }
 
 // wholeMin rounds a minimum up to whole amps.
-func wholeMin(a float64) float64 { return math.Ceil(a - 1e-9) }
+func wholeMin(a float64) float64 {
+	if a <= 0 {
+		return 0
+	}
+	return math.Ceil(a - 1e-9)
+}
 
 // Cycle runs one cycle at time now (ms): read, decide, write, publish.
 func (c *Controller) Cycle(ctx context.Context, now int64) {
