@@ -17,7 +17,7 @@ import (
 // models, a price datapoint, and the controller on a real bus (the real
 // write path: limits, audit source). Cycles run one by one.
 type site struct {
-	t      *testing.T
+	t      testing.TB
 	b      *bus.Bus
 	ctl    *Controller
 	base   [3]float64 // A per phase, other load
@@ -34,7 +34,7 @@ func num(v float64) *float64 { return &v }
 
 // newSite registers a meter, a tariff and n wallboxes (wb1…) and a
 // controller for cfg (NewConfig with the changes of edit).
-func newSite(t *testing.T, n int, edit func(*Config)) *site {
+func newSite(t testing.TB, n int, edit func(*Config)) *site {
 	t.Helper()
 	s := &site{t: t, b: bus.New(), now: 1_000_000}
 	meter := []model.Datapoint{
@@ -68,7 +68,7 @@ func newSite(t *testing.T, n int, edit func(*Config)) *site {
 	return s
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
