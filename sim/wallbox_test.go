@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -82,5 +83,30 @@ func TestWallboxVehicle(t *testing.T) {
 	w.Step(time.Second)
 	if got := w.Currents(); got != [3]float64{} || w.Status() != 0 {
 		t.Fatalf("no vehicle: %v status %d", got, w.Status())
+	}
+}
+
+// TestMeterFollowsWallbox: a wallbox added behind the grid meter shows in
+// the meter's phase currents and total power.
+func TestMeterFollowsWallbox(t *testing.T) {
+	m, w := startTest(t, "janitza-umg96rm"), startTest(t, "wallbox-sim")
+	if err := m.AddLoad(w); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddLoad(m); err == nil {
+		t.Fatal("a wallbox took a load")
+	}
+	c := dial(t, m.Addr(), 1)
+	power := func() float64 {
+		r := readRegs(t, c, janPowerTotal, 2, modbus.INPUT_REGISTER)
+		return float64(math.Float32frombits(uint32(r[0])<<16 | uint32(r[1])))
+	}
+	m.step(time.Second)
+	before := power()
+	w.step(time.Second) // the vehicle draws 16 A on three phases
+	m.step(0)
+	// 3 × 16 A × ~230 V × 0.95 ≈ 10.5 kW more; the base curve moves little in 0 s (noise ±60 W).
+	if d := power() - before; d < 9500 || d > 11500 {
+		t.Fatalf("meter power rose by %.0f W with the wallbox charging, want ≈ 10 500 W", d)
 	}
 }

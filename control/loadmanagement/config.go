@@ -35,6 +35,7 @@ const (
 	DefaultStartSurplus      = 1400.0
 	DefaultStartDelay        = time.Minute
 	DefaultStopDelay         = 5 * time.Minute
+	DefaultRaiseDelay        = 3 * time.Second
 )
 
 // Config is the `loadmanagement:` section.
@@ -53,6 +54,7 @@ type Config struct {
 	SafeCurrent       *float64        `yaml:"safe_current"` // when the meter is stale; nil = each charger's minimum; 0 = off
 	Hysteresis        float64         `yaml:"hysteresis"`   // A, for 1 → 3 phase switching
 	MinSwitchInterval config.Duration `yaml:"min_switch_interval"`
+	RaiseDelay        config.Duration `yaml:"raise_delay"` // a higher allocation waits this long; lower ones apply at once
 	Defaults          ChargerDefaults `yaml:"charger_defaults"` // for discovered chargers
 }
 
@@ -92,6 +94,7 @@ type Price struct {
 func NewConfig() *Config {
 	return &Config{Interval: config.Duration(DefaultInterval), Voltage: DefaultVoltage, Mode: ModeEqual,
 		MaxTotalCurPrc: 100, Hysteresis: DefaultHysteresis, MinSwitchInterval: config.Duration(DefaultMinSwitchInterval),
+		RaiseDelay: config.Duration(DefaultRaiseDelay),
 		PV:       PV{StartSurplus: DefaultStartSurplus, StartDelay: config.Duration(DefaultStartDelay), StopDelay: config.Duration(DefaultStopDelay)},
 		Defaults: ChargerDefaults{MinCurrent: DefaultMinCurrent, MaxCurrent: DefaultMaxCurrent, Phases: 3}}
 }
@@ -138,6 +141,9 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.MinSwitchInterval.D() < 0 {
 		add("min_switch_interval", "%v: want 0 or more", c.MinSwitchInterval.D())
+	}
+	if c.RaiseDelay.D() < 0 {
+		add("raise_delay", "%v: want 0 or more", c.RaiseDelay.D())
 	}
 	errs = append(errs, c.validatePV()...)
 	if c.Mode == ModePrice && c.Price.Datapoint == "" {

@@ -27,6 +27,7 @@ const (
 	ReasonPVStale     = "grid power unknown"
 	ReasonLimitZero   = "max_total_cur_prc is 0"
 	ReasonSwitchPhase = "allocated; phases switched"
+	ReasonRaiseDelay  = "allocated; raise waits for raise_delay"
 )
 
 // charger is one managed charger's state, owned by the cycle.
@@ -36,7 +37,8 @@ type charger struct {
 	lastSwitch int64 // ms; 0 = never
 	alloc      float64
 	reason     string
-	known      bool // alloc was decided at least once
+	known      bool  // alloc was decided at least once
+	raiseSince int64 // ms since a higher allocation waits (raise_delay); 0 = none
 	phasesRead bool // phases was taken from the switch_phases datapoint
 	wrote      written
 	published  struct {
@@ -75,9 +77,20 @@ type Controller struct {
 	byID     map[string]*charger
 	meter    string    // meter device, resolved
 	currents [3]string // "<device>/<name>" per phase, resolved
+	signs    [3]string // the meter's ac_power_lN: a negative one (export) makes its current negative
 	grid     string    // grid power datapoint, resolved
 	pv       pvState
 	stats    stats
+	episode  staleEpisode
+}
+
+// staleEpisode follows one period of a stale meter: how many cycles it
+// took until every charger held its safe current (1 = the first stale cycle).
+type staleEpisode struct {
+	on, seen bool // seen: the meter was good at least once
+	cycles   int
+	done     bool
+	reaction atomic.Int64 // of the last episode; 0 = none yet
 }
 
 // stats are counted for the metrics.
@@ -145,6 +158,9 @@ func (c *Controller) siteCurrents() ([3]float64, bool) {
 			return out, false
 		}
 		out[p] = v
+		if w, ok := c.good(c.signs[p]); ok && w < 0 && c.signs[p] != "" {
+			out[p] = -math.Abs(v)
+		}
 	}
 	return out, true
 }
@@ -239,5 +255,40 @@ func (c *Controller) Cycle(ctx context.Context, now int64) {
 	for _, ch := range c.chargers {
 		c.apply(ctx, ch)
 	}
+	c.followEpisode(ok)
 	c.publish(now)
 }
+
+// followEpisode counts the cycles of a stale meter until every charger
+// holds its safe current.
+func (c *Controller) followEpisode(meterOK bool) {
+	e := &c.episode
+	if meterOK {
+		e.on, e.seen = false, true
+		return
+	}
+	if !e.seen {
+		return // no meter reading yet (start): safe currents, but no episode to count
+	}
+	if !e.on {
+		e.on, e.cycles, e.done = true, 0, false
+		c.log.Warn("site meter stale: chargers fall to their safe current", "meter", c.meter, "currents", strings.Join(c.currents[:], ","))
+	}
+	e.cycles++
+	if e.done {
+		return
+	}
+	for _, ch := range c.chargers {
+		if c.needs(ch.Device, "max_current", ch.alloc, ch.wrote.hasCur && sameNumber(ch.wrote.cur, ch.alloc)) ||
+			c.needs(ch.Device, "enabled", ch.alloc > 0, ch.wrote.hasEna && ch.wrote.enabled == (ch.alloc > 0)) {
+			return
+		}
+	}
+	e.done = true
+	e.reaction.Store(int64(e.cycles))
+}
+
+// SafeReactionCycles is how many cycles of the last stale-meter episode
+// passed until every charger held its safe current (1 = the first stale
+// cycle did it); 0 before any episode ended its reaction.
+func (c *Controller) SafeReactionCycles() int64 { return c.episode.reaction.Load() }

@@ -28,6 +28,9 @@ func TestEqualCycles(t *testing.T) {
 		{name: "still stale: stays", writes: ""},
 		{name: "meter back", do: func(s *site) { s.stale = false }, writes: "wb1/max_current=14; wb2/max_current=14", reason: ReasonAllocated},
 	})
+	if got := s.ctl.SafeReactionCycles(); got != 1 {
+		t.Fatalf("SafeReactionCycles = %d, want 1 (the first stale cycle)", got)
+	}
 	if got := s.output("wb2_allocated_current"); got != 14.0 {
 		t.Fatalf("wb2_allocated_current = %v, want 14", got)
 	}
@@ -120,5 +123,20 @@ func TestPhaseSwitching(t *testing.T) {
 		{name: "only 1 phase fits", do: func(s *site) { s.base = [3]float64{0, 27, 27} }, writes: "wb1/phases=1; wb1/max_current=32"},
 		{name: "7 A on every phase: below min + hysteresis, stays on 1", do: func(s *site) { s.base = [3]float64{25, 25, 25} }, writes: "wb1/max_current=7"},
 		{name: "8 A: 3 phases", do: func(s *site) { s.base = [3]float64{24, 24, 24} }, writes: "wb1/max_current=8; wb1/phases=3"},
+	})
+}
+
+// TestRaiseDelay: a higher allocation waits raise_delay (meter noise does
+// not move the chargers up and down every cycle); a lower one applies at once.
+func TestRaiseDelay(t *testing.T) {
+	s := newSite(t, 1, func(c *Config) { c.RaiseDelay = config.Duration(2 * time.Second) })
+	run(t, s, []step{
+		{name: "first decision at once", do: base(20), writes: "wb1/max_current=12", reason: ReasonAllocated},
+		{name: "1 A more free: waits", do: base(19), writes: "", reason: ReasonRaiseDelay},
+		{name: "1 s", writes: "", reason: ReasonRaiseDelay},
+		{name: "2 s: raised", writes: "wb1/max_current=13", reason: ReasonAllocated},
+		{name: "lower: at once", do: base(25), writes: "wb1/max_current=7"},
+		{name: "noise up again: waits", do: base(24), writes: ""},
+		{name: "noise down: no write", do: base(25), writes: ""},
 	})
 }

@@ -50,7 +50,6 @@ func (c *Controller) decide(in inputs, site [3]float64, now int64) {
 	gate, budget := c.gate(in.mode, drawn, now)
 	var idx []int
 	for i, ch := range c.chargers {
-		ch.known = true
 		c.readPhases(ch)
 		switch {
 		case !c.active(ch):
@@ -68,6 +67,9 @@ func (c *Controller) decide(in inputs, site [3]float64, now int64) {
 		budget = max(budget, first.min*first.phaseCount())
 	}
 	c.distribute(idx, avail, budget, in, limit, now)
+	for _, ch := range c.chargers {
+		ch.known = true
+	}
 }
 
 // gate applies the mode: a reason for every charger to get 0 (empty: go
@@ -95,6 +97,25 @@ func (c *Controller) gate(mode string, drawn float64, now int64) (string, float6
 		return "", max(surplus/c.cfg.Voltage, 0)
 	}
 	return "", -1
+}
+
+// holdRaise reports whether a charger's allocation stays at its previous
+// value because target is higher and has not been so for raise_delay yet
+// (meter noise would otherwise move it up and down every cycle). Lower
+// targets and phase switches apply at once.
+func (c *Controller) holdRaise(ch *charger, target float64, now int64) bool {
+	if !ch.known || ch.reason == ReasonMeterStale || target <= ch.alloc || ch.lastSwitch == now {
+		ch.raiseSince = 0
+		return false
+	}
+	if ch.raiseSince == 0 {
+		ch.raiseSince = now
+	}
+	if now-ch.raiseSince >= c.cfg.RaiseDelay.D().Milliseconds() {
+		ch.raiseSince = 0
+		return false
+	}
+	return true
 }
 
 // readPhases takes a switchable charger's phases from the device once.
@@ -150,7 +171,12 @@ func (c *Controller) distribute(idx []int, avail [3]float64, budget float64, in 
 	}
 	for k, i := range idx {
 		ch := c.chargers[i]
+		prev, held := ch.alloc, c.holdRaise(ch, out[k], now)
 		ch.alloc, ch.reason = out[k], ReasonAllocated
+		if held {
+			ch.alloc, ch.reason = prev, ReasonRaiseDelay
+			continue
+		}
 		switch {
 		case out[k] == 0 && limit <= 0:
 			ch.reason = ReasonLimitZero

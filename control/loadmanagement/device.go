@@ -126,15 +126,17 @@ func (c *Controller) resolveMeter(roleGrid string) {
 	if meter == "" && roleGrid != "" {
 		meter, _, _ = strings.Cut(roleGrid, "/")
 	}
-	var cur [3]string
+	var cur, signs [3]string
 	switch {
 	case len(c.cfg.Currents) == 3:
 		copy(cur[:], c.cfg.Currents)
 	case meter != "":
 		for p := range 3 {
 			cur[p] = fmt.Sprintf("%s/current_l%d", meter, p+1)
+			signs[p] = fmt.Sprintf("%s/ac_power_l%d", meter, p+1)
 		}
 	}
+	c.signs = signs
 	if cur != c.currents || grid != c.grid {
 		c.log.Info("load management inputs", "meter", meter, "currents", strings.Join(cur[:], ","), "grid_power", grid)
 	}

@@ -55,6 +55,7 @@ func newSite(t testing.TB, n int, edit func(*Config)) *site {
 	cfg.SiteMaxCurrent = 32
 	cfg.Price.Datapoint = "tariff/price"
 	cfg.Price.Limit = 0.30
+	cfg.RaiseDelay = 0 // the tables show each decision at once; TestRaiseDelay covers it
 	if edit != nil {
 		edit(cfg)
 	}

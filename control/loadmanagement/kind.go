@@ -45,6 +45,9 @@ func (c *Controller) registerMetrics(reg prometheus.Registerer) error {
 	counter("gridbox_loadmanagement_stale_cycles_total", "Cycles in which the site meter was stale (chargers at their safe current).", c.stats.stale.Load)
 	counter("gridbox_loadmanagement_writes_total", "Charger writes applied.", c.stats.writes.Load)
 	counter("gridbox_loadmanagement_write_errors_total", "Charger writes refused or failed (retried next cycle).", c.stats.writeErrors.Load)
+	sink.Register(reg, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gridbox_loadmanagement_safe_reaction_cycles",
+		Help: "Cycles of the last stale-meter episode until every charger held its safe current (1 = the first stale cycle)."},
+		func() float64 { return float64(c.SafeReactionCycles()) }), &err)
 	return err
 }
 

@@ -24,6 +24,7 @@ func TestRandomLoadSteps(t *testing.T) {
 		c.SiteMaxCurrent = siteMax
 		c.Chargers = []Charger{{Device: "wb1", Priority: 1}, {Device: "wb2"}, {Device: "wb3", SwitchPhases: "wb3/phases", MaxCurrent: 20}}
 		c.MinSwitchInterval = config.Duration(10 * time.Second)
+		c.RaiseDelay = config.Duration(2 * time.Second)
 	})
 	rng := rand.New(rand.NewPCG(42, 1))
 	prc, overloads, staleCycles, switches, busy := 100.0, 0, 0, 0, 0
