@@ -46,10 +46,10 @@ func janCurves() [3]janPhase {
 // the same image; registers of the block the profile does not use read 0.0.
 type janitza struct {
 	rng            *rand.Rand
-	t              float64 // seconds since start
-	power          float64 // last total power, W
+	t              float64             // seconds since start
+	power          float64             // last total power, W
 	loads          []func() [3]float64 // currents of other simulated devices behind the meter (AddLoad), A
-	imported, expd float64 // Wh
+	imported, expd float64             // Wh
 	regs           image
 }
 

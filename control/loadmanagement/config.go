@@ -54,7 +54,7 @@ type Config struct {
 	SafeCurrent       *float64        `yaml:"safe_current"` // when the meter is stale; nil = each charger's minimum; 0 = off
 	Hysteresis        float64         `yaml:"hysteresis"`   // A, for 1 → 3 phase switching
 	MinSwitchInterval config.Duration `yaml:"min_switch_interval"`
-	RaiseDelay        config.Duration `yaml:"raise_delay"` // a higher allocation waits this long; lower ones apply at once
+	RaiseDelay        config.Duration `yaml:"raise_delay"`      // a higher allocation waits this long; lower ones apply at once
 	Defaults          ChargerDefaults `yaml:"charger_defaults"` // for discovered chargers
 }
 
@@ -95,8 +95,8 @@ func NewConfig() *Config {
 	return &Config{Interval: config.Duration(DefaultInterval), Voltage: DefaultVoltage, Mode: ModeEqual,
 		MaxTotalCurPrc: 100, Hysteresis: DefaultHysteresis, MinSwitchInterval: config.Duration(DefaultMinSwitchInterval),
 		RaiseDelay: config.Duration(DefaultRaiseDelay),
-		PV:       PV{StartSurplus: DefaultStartSurplus, StartDelay: config.Duration(DefaultStartDelay), StopDelay: config.Duration(DefaultStopDelay)},
-		Defaults: ChargerDefaults{MinCurrent: DefaultMinCurrent, MaxCurrent: DefaultMaxCurrent, Phases: 3}}
+		PV:         PV{StartSurplus: DefaultStartSurplus, StartDelay: config.Duration(DefaultStartDelay), StopDelay: config.Duration(DefaultStopDelay)},
+		Defaults:   ChargerDefaults{MinCurrent: DefaultMinCurrent, MaxCurrent: DefaultMaxCurrent, Phases: 3}}
 }
 
 // Validate implements sink.Config.

@@ -39,7 +39,7 @@ type charger struct {
 	reason     string
 	known      bool  // alloc was decided at least once
 	raiseSince int64 // ms since a higher allocation waits (raise_delay); 0 = none
-	phasesRead bool // phases was taken from the switch_phases datapoint
+	phasesRead bool  // phases was taken from the switch_phases datapoint
 	wrote      written
 	published  struct {
 		alloc  float64
