@@ -11,9 +11,11 @@ import (
 )
 
 // apply writes a charger's decision. Lowering comes first: switching to
-// one phase is written before the current, switching to three after it; a
-// charger set to 0 is disabled before its current is set to 0, a charging
-// one gets its current before it is enabled.
+// one phase is written before the current, switching to three after it.
+// A charger at 0 gets max_current 0 — or, when its max_current does not
+// accept 0, enabled false; one that load management disabled is enabled
+// again after its current is written. A charger disabled by someone else
+// is not active: it gets 0 but is never enabled by load management.
 func (c *Controller) apply(ctx context.Context, ch *charger) {
 	if ch.SwitchPhases != "" {
 		if ch.phases == 1 {
@@ -25,13 +27,32 @@ func (c *Controller) apply(ctx context.Context, ch *charger) {
 			}
 		}()
 	}
-	if ch.alloc > 0 {
+	switch {
+	case ch.alloc > 0:
 		c.writeCurrent(ctx, ch)
-		c.writeEnabled(ctx, ch, true)
-		return
+		if ch.wrote.hasEna && !ch.wrote.enabled {
+			c.writeEnabled(ctx, ch, true)
+		}
+	case c.acceptsZero(ch.Device):
+		c.writeCurrent(ctx, ch)
+	default:
+		c.writeEnabled(ctx, ch, false)
 	}
-	c.writeEnabled(ctx, ch, false)
-	c.writeCurrent(ctx, ch)
+}
+
+// acceptsZero reports whether a charger's max_current may be written 0.
+func (c *Controller) acceptsZero(device string) bool {
+	meta, _, _, _ := c.bus.Datapoint(device, "max_current")
+	return meta.Min == nil || *meta.Min <= 0
+}
+
+// holds reports whether a charger holds its decision (written and, where
+// the device reports it, read back).
+func (c *Controller) holds(ch *charger) bool {
+	if ch.alloc > 0 || c.acceptsZero(ch.Device) {
+		return !c.needs(ch.Device, "max_current", ch.alloc, ch.wrote.hasCur && sameNumber(ch.wrote.cur, ch.alloc))
+	}
+	return !c.needs(ch.Device, "enabled", false, ch.wrote.hasEna && !ch.wrote.enabled)
 }
 
 func (c *Controller) writeCurrent(ctx context.Context, ch *charger) {

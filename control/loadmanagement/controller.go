@@ -21,6 +21,7 @@ const (
 	ReasonNoCapacity  = "not enough current for the minimum"
 	ReasonMeterStale  = "site meter stale: safe current"
 	ReasonNoVehicle   = "no vehicle"
+	ReasonDisabled    = "disabled (enabled is false)"
 	ReasonPriceHigh   = "price above the limit"
 	ReasonPriceStale  = "price unknown"
 	ReasonPVWaiting   = "waiting for PV surplus"
@@ -190,19 +191,24 @@ func (c *Controller) measured(ch *charger) [3]float64 {
 	return out
 }
 
-// active reports whether a vehicle may be charging: false when the
-// charger's status says none (available, unavailable, faulted).
-func (c *Controller) active(ch *charger) bool {
+// active tells whether a vehicle may charge, and if not why: the
+// charger's status says there is none (available, faulted), or someone
+// other than load management disabled it (enabled false).
+func (c *Controller) active(ch *charger) (bool, string) {
+	if _, v, has, _ := c.bus.Datapoint(ch.Device, "enabled"); has && v.Quality == model.Good && v.Value == false &&
+		!(ch.wrote.hasEna && !ch.wrote.enabled) {
+		return false, ReasonDisabled
+	}
 	_, v, has, _ := c.bus.Datapoint(ch.Device, "status")
 	if !has || v.Quality != model.Good {
-		return true
+		return true, ""
 	}
 	s, _ := v.Value.(string)
 	switch strings.ToLower(s) {
-	case "available", "unavailable", "faulted":
-		return false
+	case "available", "faulted":
+		return false, ReasonNoVehicle
 	}
-	return true
+	return true, ""
 }
 
 // phaseSet is the phases a charger draws on: all three, or the one of a 1-phase charge.
@@ -279,8 +285,7 @@ func (c *Controller) followEpisode(meterOK bool) {
 		return
 	}
 	for _, ch := range c.chargers {
-		if c.needs(ch.Device, "max_current", ch.alloc, ch.wrote.hasCur && sameNumber(ch.wrote.cur, ch.alloc)) ||
-			c.needs(ch.Device, "enabled", ch.alloc > 0, ch.wrote.hasEna && ch.wrote.enabled == (ch.alloc > 0)) {
+		if !c.holds(ch) {
 			return
 		}
 	}

@@ -19,11 +19,11 @@ func TestEqualCycles(t *testing.T) {
 		{name: "22 A free, 11 A each", do: base(10), writes: "wb1/max_current=11; wb2/max_current=11", reason: ReasonAllocated},
 		{name: "steady: no writes", writes: ""},
 		{name: "other load 14 A: 9 each", do: base(14), writes: "wb1/max_current=9; wb2/max_current=9"},
-		{name: "other load 21 A: 11 A free, only wb1 gets its minimum", do: base(21), writes: "wb1/max_current=11; wb2/enabled=false; wb2/max_current=0"},
+		{name: "other load 21 A: 11 A free, only wb1 gets its minimum", do: base(21), writes: "wb1/max_current=11; wb2/max_current=0"},
 		{name: "steady", writes: ""},
-		{name: "limit 50 %: nobody fits", do: func(s *site) { s.input("max_total_cur_prc", 50.0) }, writes: "wb1/enabled=false; wb1/max_current=0", reason: ReasonNoCapacity},
+		{name: "limit 50 %: nobody fits", do: func(s *site) { s.input("max_total_cur_prc", 50.0) }, writes: "wb1/max_current=0", reason: ReasonNoCapacity},
 		{name: "100 % and 4 A other load: 14 each (max 16)", do: func(s *site) { s.input("max_total_cur_prc", 100.0); base(4)(s) },
-			writes: "wb1/max_current=14; wb1/enabled=true; wb2/max_current=14; wb2/enabled=true"},
+			writes: "wb1/max_current=14; wb2/max_current=14"},
 		{name: "meter stale: both at their minimum at once", do: func(s *site) { s.stale = true }, writes: "wb1/max_current=6; wb2/max_current=6", reason: ReasonMeterStale},
 		{name: "still stale: stays", writes: ""},
 		{name: "meter back", do: func(s *site) { s.stale = false }, writes: "wb1/max_current=14; wb2/max_current=14", reason: ReasonAllocated},
@@ -46,8 +46,8 @@ func TestPriorityCycles(t *testing.T) {
 	run(t, s, []step{
 		{name: "30 A free: wb1 24, wb2 6", do: base(2), writes: "wb1/max_current=24; wb2/max_current=6"},
 		{name: "wb2 first now", do: func(s *site) { s.input("wb2_priority", 20.0) }, writes: "wb1/max_current=6; wb2/max_current=24"},
-		{name: "8 A free: wb2 only", do: base(24), writes: "wb1/enabled=false; wb1/max_current=0; wb2/max_current=8", reason: ReasonNoCapacity},
-		{name: "mode equal over the input", do: func(s *site) { s.input("mode", "equal"); base(2)(s) }, writes: "wb1/max_current=15; wb1/enabled=true; wb2/max_current=15"},
+		{name: "8 A free: wb2 only", do: base(24), writes: "wb1/max_current=0; wb2/max_current=8", reason: ReasonNoCapacity},
+		{name: "mode equal over the input", do: func(s *site) { s.input("mode", "equal"); base(2)(s) }, writes: "wb1/max_current=15; wb2/max_current=15"},
 	})
 }
 
@@ -57,8 +57,8 @@ func TestSafeCurrentOff(t *testing.T) {
 	s := newSite(t, 2, func(c *Config) { c.SafeCurrent = num(0) })
 	s.boxes[1].SetVehicle(0)
 	run(t, s, []step{
-		{name: "wb2 has no vehicle", do: base(0), writes: "wb1/max_current=32; wb2/enabled=false; wb2/max_current=0"},
-		{name: "stale: off", do: func(s *site) { s.stale = true }, writes: "wb1/enabled=false; wb1/max_current=0", reason: ReasonMeterStale},
+		{name: "wb2 has no vehicle", do: base(0), writes: "wb1/max_current=32; wb2/max_current=0"},
+		{name: "stale: off", do: func(s *site) { s.stale = true }, writes: "wb1/max_current=0", reason: ReasonMeterStale},
 	})
 	if got := s.output("wb2_reason"); got != ReasonMeterStale {
 		t.Fatalf("wb2 reason %v", got)
@@ -74,15 +74,15 @@ func TestPVCycles(t *testing.T) {
 		c.PV = PV{StartSurplus: 4200, StopSurplus: 1000, StartDelay: config.Duration(2 * time.Second), StopDelay: config.Duration(2 * time.Second)}
 	})
 	run(t, s, []step{
-		{name: "no surplus", do: func(s *site) { base(2)(s); s.pv = 0 }, writes: "wb1/enabled=false; wb1/max_current=0", reason: ReasonPVWaiting},
+		{name: "no surplus", do: func(s *site) { base(2)(s); s.pv = 0 }, writes: "wb1/max_current=0", reason: ReasonPVWaiting},
 		{name: "surplus 6 kW: start delay runs", do: func(s *site) { s.pv = 2*3*230 + 6000 }, writes: ""},
 		{name: "1 s", writes: ""},
-		{name: "2 s: start with 8 A (6000 W / 690 W per A)", writes: "wb1/max_current=8; wb1/enabled=true", reason: ReasonAllocated},
+		{name: "2 s: start with 8 A (6000 W / 690 W per A)", writes: "wb1/max_current=8", reason: ReasonAllocated},
 		{name: "steady while charging from surplus", writes: ""},
 		{name: "surplus 2 kW: keeps its minimum", do: func(s *site) { s.pv = 2*3*230 + 2000 }, writes: "wb1/max_current=6"},
 		{name: "surplus 500 W: stop delay", do: func(s *site) { s.pv = 2*3*230 + 500 }, writes: ""},
 		{name: "1 s", writes: ""},
-		{name: "stops", writes: "wb1/enabled=false; wb1/max_current=0", reason: ReasonPVWaiting},
+		{name: "stops", writes: "wb1/max_current=0", reason: ReasonPVWaiting},
 	})
 }
 
@@ -90,9 +90,9 @@ func TestPVCycles(t *testing.T) {
 func TestPriceCycles(t *testing.T) {
 	s := newSite(t, 1, func(c *Config) { c.Mode = ModePrice })
 	run(t, s, []step{
-		{name: "expensive", do: func(s *site) { base(0)(s); s.price = 0.35 }, writes: "wb1/enabled=false; wb1/max_current=0", reason: ReasonPriceHigh},
-		{name: "cheap", do: func(s *site) { s.price = 0.12 }, writes: "wb1/max_current=32; wb1/enabled=true", reason: ReasonAllocated},
-		{name: "at the limit", do: func(s *site) { s.price = 0.30 }, writes: "wb1/enabled=false; wb1/max_current=0", reason: ReasonPriceHigh},
+		{name: "expensive", do: func(s *site) { base(0)(s); s.price = 0.35 }, writes: "wb1/max_current=0", reason: ReasonPriceHigh},
+		{name: "cheap", do: func(s *site) { s.price = 0.12 }, writes: "wb1/max_current=32", reason: ReasonAllocated},
+		{name: "at the limit", do: func(s *site) { s.price = 0.30 }, writes: "wb1/max_current=0", reason: ReasonPriceHigh},
 	})
 }
 
@@ -138,5 +138,25 @@ func TestRaiseDelay(t *testing.T) {
 		{name: "lower: at once", do: base(25), writes: "wb1/max_current=7"},
 		{name: "noise up again: waits", do: base(24), writes: ""},
 		{name: "noise down: no write", do: base(25), writes: ""},
+	})
+}
+
+// TestEnabled: a charger someone else disabled gets 0 A (so it cannot
+// jump to its old current when re-enabled) and is not enabled; one whose
+// max_current does not take 0 A is disabled instead, and enabled again by
+// load management when it gets current.
+func TestEnabled(t *testing.T) {
+	s := newSite(t, 2, nil)
+	s.boxes[1].SetEnabled(false)
+	run(t, s, []step{
+		{name: "wb2 disabled by its owner: all for wb1", do: base(10), writes: "wb1/max_current=22; wb2/max_current=0"},
+	})
+	if got := s.output("wb2_reason"); got != ReasonDisabled {
+		t.Fatalf("wb2 reason %v, want %q", got, ReasonDisabled)
+	}
+	s2 := newSiteMin(t, 1, 6, nil)
+	run(t, s2, []step{
+		{name: "no room: disabled, current untouched", do: base(30), writes: "wb1/enabled=false", reason: ReasonNoCapacity},
+		{name: "room again: current, then enabled", do: base(10), writes: "wb1/max_current=22; wb1/enabled=true", reason: ReasonAllocated},
 	})
 }

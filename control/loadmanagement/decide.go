@@ -51,9 +51,10 @@ func (c *Controller) decide(in inputs, site [3]float64, now int64) {
 	var idx []int
 	for i, ch := range c.chargers {
 		c.readPhases(ch)
+		active, why := c.active(ch)
 		switch {
-		case !c.active(ch):
-			ch.alloc, ch.reason = 0, ReasonNoVehicle
+		case !active:
+			ch.alloc, ch.reason = 0, why
 		case gate != "":
 			ch.alloc, ch.reason = 0, gate
 		default:

@@ -36,6 +36,13 @@ func num(v float64) *float64 { return &v }
 // controller for cfg (NewConfig with the changes of edit).
 func newSite(t testing.TB, n int, edit func(*Config)) *site {
 	t.Helper()
+	return newSiteMin(t, n, 0, edit)
+}
+
+// newSiteMin is newSite with wallboxes whose max_current datapoint has min
+// lowest (a device that does not take 0 A).
+func newSiteMin(t testing.TB, n int, lowest float64, edit func(*Config)) *site {
+	t.Helper()
 	s := &site{t: t, b: bus.New(), now: 1_000_000}
 	meter := []model.Datapoint{
 		{Name: "current_l1", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "A"}},
@@ -49,7 +56,7 @@ func newSite(t testing.TB, n int, edit func(*Config)) *site {
 		id := fmt.Sprintf("wb%d", i+1)
 		w := sim.NewWallbox()
 		s.boxes, s.ids = append(s.boxes, w), append(s.ids, id)
-		must(t, s.b.AddDevice(model.DeviceState{Device: id}, wallboxPoints(), &boxWriter{s: s, id: id, w: w}, 0))
+		must(t, s.b.AddDevice(model.DeviceState{Device: id}, wallboxPoints(lowest), &boxWriter{s: s, id: id, w: w}, 0))
 	}
 	cfg := NewConfig()
 	cfg.SiteMaxCurrent = 32
@@ -76,8 +83,8 @@ func must(t testing.TB, err error) {
 	}
 }
 
-func wallboxPoints() []model.Datapoint {
-	zero, top := 0.0, 32.0
+func wallboxPoints(lowest float64) []model.Datapoint {
+	zero, top := lowest, 32.0
 	pts := []model.Datapoint{
 		{Name: "max_current", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "A", Min: &zero, Max: &top}},
 		{Name: "enabled", Meta: model.Meta{Kind: model.Actuator, Format: model.Bool}},
