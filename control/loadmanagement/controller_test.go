@@ -4,7 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/model"
 )
 
 // TestEqualCycles: the available current (site maximum × percentage minus
@@ -159,4 +161,26 @@ func TestEnabled(t *testing.T) {
 		{name: "no room: disabled, current untouched", do: base(30), writes: "wb1/enabled=false", reason: ReasonNoCapacity},
 		{name: "room again: current, then enabled", do: base(10), writes: "wb1/max_current=22; wb1/enabled=true", reason: ReasonAllocated},
 	})
+}
+
+// TestExportMakesCurrentNegative: a phase whose power the meter reports
+// negative (export) counts its current as negative.
+func TestExportMakesCurrentNegative(t *testing.T) {
+	b := bus.New()
+	var pts []model.Datapoint
+	for _, n := range []string{"current_l1", "current_l2", "current_l3", "ac_power_l1", "ac_power_l2", "ac_power_l3"} {
+		pts = append(pts, model.Datapoint{Name: n, Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric}})
+	}
+	must(t, b.AddDevice(model.DeviceState{Device: "m"}, pts, nil, 0))
+	vals := map[string]float64{"current_l1": 10, "current_l2": 5, "current_l3": 7, "ac_power_l1": -2200, "ac_power_l2": 1100}
+	for n, v := range vals {
+		b.Publish(model.Value{Device: "m", Name: n, Value: v, Quality: model.Good})
+	}
+	cfg := NewConfig()
+	cfg.SiteMaxCurrent, cfg.Meter = 32, "m"
+	c := New(b, cfg, nil)
+	c.Resolve()
+	if got, ok := c.siteCurrents(); !ok || got != [3]float64{-10, 5, 7} {
+		t.Fatalf("site currents %v %v, want [-10 5 7] (L3 has no power reading: as read)", got, ok)
+	}
 }
