@@ -2,7 +2,10 @@ package loadmanagement_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -36,6 +39,35 @@ func allowed(t *testing.T, mbpoll, addr string) float64 {
 		t.Fatalf("mbpoll output %q: %v", out[i:], err)
 	}
 	return float64(raw) / 10
+}
+
+// put sends a JSON body with PUT and fails unless it is answered 2xx.
+func put(t *testing.T, url, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("PUT %s: %d %s", url, resp.StatusCode, b)
+	}
+}
+
+// getJSON decodes the answer of a GET.
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
 }
 
 func startSim(t *testing.T, name string) *sim.Server {
@@ -116,16 +148,41 @@ devices:
 		s, _ := v.Value.(string)
 		return s
 	}
-	// Sharing: 40 A minus the meter's own load (up to ~14 A) leaves 8 to 13 A each.
-	testenv.Eventually(t, 30*time.Second, "every wallbox allocated between 7 and 13 A (mbpoll)", func() bool {
+	// Sharing: 40 A minus the meter's own load (-9…14 A) leaves 8 to 16 A each.
+	testenv.Eventually(t, 30*time.Second, "every wallbox allocated between 7 and 16 A (mbpoll)", func() bool {
 		for i, w := range boxes {
 			a := allowed(t, mbpoll, w.Addr())
-			if reason(fmt.Sprintf("wb%d", i+1)) != "allocated" || a < 7 || a > 14 {
+			if reason(fmt.Sprintf("wb%d", i+1)) != "allocated" || a < 7 || a > 16 {
 				return false
 			}
 		}
 		return true
 	})
+	// The percentage input over REST: 0 % stops every charger, 100 % shares again.
+	api := "http://" + gw.HTTPAddr() + "/api/v1"
+	put(t, api+"/datapoints/loadmanagement/max_total_cur_prc/value", `{"value": 0}`)
+	testenv.Eventually(t, 15*time.Second, "every wallbox at 0 A after max_total_cur_prc 0 (mbpoll)", func() bool {
+		for _, w := range boxes {
+			if allowed(t, mbpoll, w.Addr()) != 0 {
+				return false
+			}
+		}
+		return reason("wb1") == "max_total_cur_prc is 0"
+	})
+	put(t, api+"/datapoints/loadmanagement/max_total_cur_prc/value", `{"value": 100}`)
+	testenv.Eventually(t, 30*time.Second, "sharing again after 100 %", func() bool {
+		for _, w := range boxes {
+			if a := allowed(t, mbpoll, w.Addr()); a < 7 || a > 16 {
+				return false
+			}
+		}
+		return true
+	})
+	var recs []model.AuditRecord
+	getJSON(t, api+"/audit?datapoint=wb1/max_current", &recs)
+	if len(recs) == 0 || recs[len(recs)-1].Source != "loadmanagement" || recs[len(recs)-1].Result != model.AuditApplied {
+		t.Fatalf("audit of wb1/max_current: %+v, want writes by source loadmanagement", recs)
+	}
 	metrics := "http://" + gw.HTTPAddr() + "/metrics"
 	if n := testenv.Metric(t, metrics, `gridbox_loadmanagement_safe_reaction_cycles{sink="loadmanagement"}`); n != 0 {
 		t.Fatalf("a stale-meter reaction counted before the meter was killed: %v", n)
