@@ -80,6 +80,7 @@ type Controller struct {
 	currents [3]string // "<device>/<name>" per phase, resolved
 	signs    [3]string // the meter's ac_power_lN: a negative one (export) makes its current negative
 	grid     string    // grid power datapoint, resolved
+	resolved bool      // Resolve ran once
 	pv       pvState
 	stats    stats
 	episode  staleEpisode

@@ -97,6 +97,7 @@ func (c *Controller) gate(mode string, drawn float64, now int64) (string, float6
 		}
 		return "", max(surplus/c.cfg.Voltage, 0)
 	}
+	c.pv = pvState{} // back in pv, the start delay runs again
 	return "", -1
 }
 

@@ -137,10 +137,14 @@ func (c *Controller) resolveMeter(roleGrid string) {
 		}
 	}
 	c.signs = signs
-	if cur != c.currents || grid != c.grid {
-		c.log.Info("load management inputs", "meter", meter, "currents", strings.Join(cur[:], ","), "grid_power", grid)
+	if cur != c.currents || grid != c.grid || !c.resolved {
+		if cur[0] == "" {
+			c.log.Warn("load management has no site meter (no meter, no currents, no datapoint with role grid_power): chargers stay at their safe current")
+		} else {
+			c.log.Info("load management inputs", "meter", meter, "currents", strings.Join(cur[:], ","), "grid_power", grid)
+		}
 	}
-	c.meter, c.currents, c.grid = meter, cur, grid
+	c.meter, c.currents, c.grid, c.resolved = meter, cur, grid, true
 }
 
 // discover adds every device with actuators max_current and enabled as a
