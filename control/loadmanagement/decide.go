@@ -62,9 +62,15 @@ func (c *Controller) decide(in inputs, site [3]float64, now int64) {
 		}
 	}
 	if budget >= 0 && len(idx) > 0 && c.pv.on {
-		// While PV charging runs, the first charger keeps its minimum even
+		// While PV charging runs, the highest-priority charger keeps its minimum even
 		// when the surplus dips (until stop_surplus/stop_delay stop it).
-		first := c.demandOf(c.chargers[idx[0]], c.chargers[idx[0]].phases, in)
+		top := c.chargers[idx[0]]
+		for _, i := range idx {
+			if in.priority[c.chargers[i].Device] > in.priority[top.Device] {
+				top = c.chargers[i]
+			}
+		}
+		first := c.demandOf(top, top.phases, in)
 		budget = max(budget, first.min*first.phaseCount())
 	}
 	c.distribute(idx, avail, budget, in, limit, now)
