@@ -4,6 +4,7 @@ import (
 	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/computed"
 	"github.com/gridbox/gridbox/control"
+	"github.com/gridbox/gridbox/control/loadmanagement"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/homematic"
 	"github.com/gridbox/gridbox/driver/httpdrv"
@@ -46,6 +47,7 @@ func builtinSinks() []sink.Kind {
 		store.Kind(),
 		computed.Kind(),
 		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
+		loadmanagement.Kind(),
 		mqtt.Kind(),
 		ocpp.Kind(), // before the API: it contributes a route
 		api.Kind(),

@@ -59,7 +59,7 @@ func words(typ string) int {
 
 func TestNamesAreUniqueSlugs(t *testing.T) {
 	names := Builtin().Names()
-	want := []string{"ambus-net", "cfos-mqtt-meter", "demo-room", "fronius-solar-api", "huawei-sun2000", "janitza-umg96rm", "keba-p30", "senertec-dachs", "sma-stp"}
+	want := []string{"ambus-net", "cfos-mqtt-meter", "demo-room", "fronius-solar-api", "huawei-sun2000", "janitza-umg96rm", "keba-p30", "senertec-dachs", "sma-stp", "wallbox-sim"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("Names() = %v, want %v", names, want)
 	}
@@ -129,7 +129,7 @@ func TestLoadUnknownNamesBuiltins(t *testing.T) {
 			t.Fatalf("Load(%q): no error", name)
 		}
 		msg := err.Error()
-		if !strings.Contains(msg, name) || !strings.Contains(msg, "ambus-net, cfos-mqtt-meter, demo-room, fronius-solar-api, huawei-sun2000, janitza-umg96rm, keba-p30, senertec-dachs, sma-stp") {
+		if !strings.Contains(msg, name) || !strings.Contains(msg, "ambus-net, cfos-mqtt-meter, demo-room, fronius-solar-api, huawei-sun2000, janitza-umg96rm, keba-p30, senertec-dachs, sma-stp, wallbox-sim") {
 			t.Errorf("Load(%q) error %q: want the name and the list of built-in profiles", name, msg)
 		}
 	}

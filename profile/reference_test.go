@@ -78,6 +78,17 @@ func expected() map[string][]point {
 			{"energy_import", "input", 19068, "float32", "", "Wh", "", 0},
 			{"energy_export", "input", 19076, "float32", "", "Wh", "", 0},
 		},
+		"wallbox-sim": {
+			{"max_current", "holding", 0, "uint16", "actuator", "A", "", 0.1},
+			{"enabled", "holding", 1, "uint16", "actuator", "", "", 0},
+			{"phases", "holding", 2, "uint16", "actuator", "", "", 0},
+			{"current_l1", "input", 0, "uint16", "", "A", "", 0.01},
+			{"current_l2", "input", 1, "uint16", "", "A", "", 0.01},
+			{"current_l3", "input", 2, "uint16", "", "A", "", 0.01},
+			{"ac_power", "input", 3, "uint32", "", "W", "ev_power", 0},
+			{"status", "input", 5, "uint16", "", "", "", 0},
+			{"energy_total", "input", 6, "uint32", "", "Wh", "", 0},
+		},
 	}
 }
 

@@ -46,9 +46,10 @@ func janCurves() [3]janPhase {
 // the same image; registers of the block the profile does not use read 0.0.
 type janitza struct {
 	rng            *rand.Rand
-	t              float64 // seconds since start
-	power          float64 // last total power, W
-	imported, expd float64 // Wh
+	t              float64             // seconds since start
+	power          float64             // last total power, W
+	loads          []func() [3]float64 // currents of other simulated devices behind the meter (AddLoad), A
+	imported, expd float64             // Wh
 	regs           image
 }
 
@@ -87,7 +88,7 @@ func (j *janitza) sync() {
 	var v, p, i [3]float64
 	for k, c := range janCurves() {
 		v[k] = f32(230 + 1.5*math.Sin(2*math.Pi*j.t/300+float64(k)) + j.noise(0.3))
-		p[k] = f32(c.mean + c.amp*math.Sin(2*math.Pi*j.t/c.period+c.shift) + j.noise(20))
+		p[k] = f32(c.mean + c.amp*math.Sin(2*math.Pi*j.t/c.period+c.shift) + j.noise(20) + j.load(k)*v[k]*janPowerFactor)
 		i[k] = f32(math.Abs(p[k]) / (v[k] * janPowerFactor))
 	}
 	for k := range uint16(3) {
@@ -103,6 +104,15 @@ func (j *janitza) sync() {
 	j.regs.putFloat32(janFrequency, min(max(freq, 49.95), 50.05))
 	j.regs.putFloat32(janImport, j.imported)
 	j.regs.putFloat32(janExport, j.expd)
+}
+
+// load is the current of the devices behind the meter on phase k, A.
+func (j *janitza) load(k int) float64 {
+	a := 0.0
+	for _, f := range j.loads {
+		a += f()[k]
+	}
+	return a
 }
 
 // noise returns a uniform random value in [-a, a].

@@ -38,7 +38,7 @@ const (
 // sim/httpsim, the KEBA on UDP), the Homematic CCU, and the SunSpec devices
 // (sunspec-*), which need no profile.
 func Names() []string {
-	names := append([]string{"demo-room", "homematic-ccu", "huawei-sun2000", "janitza-umg96rm", "keba-p30", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int"}, httpsim.Names()...)
+	names := append([]string{"demo-room", "homematic-ccu", "huawei-sun2000", "janitza-umg96rm", "keba-p30", "sma-stp", "sunspec-der", "sunspec-float", "sunspec-int", "wallbox-sim"}, httpsim.Names()...)
 	sort.Strings(names)
 	return names
 }
@@ -110,6 +110,8 @@ func newDevice(name string) (device, uint8, error) {
 		return newSunSpecDER(), 1, nil
 	case "keba-p30", "homematic-ccu":
 		return nil, 0, fmt.Errorf("simulator %q is not a Modbus device: use Open", name)
+	case "wallbox-sim":
+		return newWallboxDev(), 1, nil
 	}
 	return nil, 0, fmt.Errorf("unknown simulator %q (available: %s)", name, strings.Join(Names(), ", "))
 }

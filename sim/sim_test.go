@@ -78,7 +78,7 @@ func TestStartErrors(t *testing.T) {
 	tests := []struct {
 		name, sim, listen, want string
 	}{
-		{"unknown simulator", "no-such", "127.0.0.1:0", "available: ambus-net, demo-room, fronius-solar-api, homematic-ccu, huawei-sun2000, janitza-umg96rm, keba-p30, senertec-dachs, sma-stp, sunspec-der, sunspec-float, sunspec-int"},
+		{"unknown simulator", "no-such", "127.0.0.1:0", "available: ambus-net, demo-room, fronius-solar-api, homematic-ccu, huawei-sun2000, janitza-umg96rm, keba-p30, senertec-dachs, sma-stp, sunspec-der, sunspec-float, sunspec-int, wallbox-sim"},
 		{"no port", "sma-stp", "127.0.0.1", "missing port"},
 		{"bad port", "sma-stp", "127.0.0.1:99999", "want 0..65535"},
 		{"port in use", "sma-stp", busy.Addr(), "address already in use"},
