@@ -95,15 +95,38 @@ devices:
 		t.Fatalf("refused setpoint answered %s", m.payload)
 	}
 
-	var recs []struct{ Source, Result string }
-	getJSON(t, "http://"+gw.HTTPAddr()+"/api/v1/audit?from=0&datapoint=room/setpoint", &recs)
-	if len(recs) != 3 {
-		t.Fatalf("audit: %+v, want the three controller writes 22, 27, 22", recs)
+	// Both active: the sensor outside the setpoint's range → the preferred value;
+	// a setpoint without flexibility → the preferred value; only a schedule → its value.
+	w.publish(t, "gridbox/room/setpoint/schedule", fmt.Sprintf(`{"schedule": [{"from_timestamp": null, "to_timestamp": null, "value": 27}], "timestamp": %d}`, now+3))
+	w.publish(t, "gridbox/room/setpoint/setpoint", fmt.Sprintf(`{"setpoint": [{"preferred_value": 20, "min_value": 35, "max_value": 40}], "timestamp": %d}`, now+4))
+	judge(20)
+	w.publish(t, "gridbox/room/setpoint/setpoint", fmt.Sprintf(`{"setpoint": [{"preferred_value": 23}], "timestamp": %d}`, now+5))
+	judge(23)
+	w.publish(t, "gridbox/room/setpoint/setpoint", fmt.Sprintf(`{"setpoint": null, "timestamp": %d}`, now+6))
+	judge(27)
+
+	var recs []struct {
+		Source, Result, Error string
+		Value                 any
 	}
+	getJSON(t, "http://"+gw.HTTPAddr()+"/api/v1/audit?from=0&datapoint=room/setpoint", &recs)
+	var written []any
 	for _, r := range recs {
-		if r.Source != "control" || r.Result != "applied" {
-			t.Errorf("audit record %+v", r)
+		switch {
+		case r.Source != "control":
+			t.Errorf("audit record from %s: %+v", r.Source, r)
+		case r.Result == "applied":
+			written = append(written, r.Value)
+		case r.Result != "refused" || !strings.Contains(r.Error, "rate limited"):
+			t.Errorf("controller write %+v", r)
 		}
+	}
+	// No redundant writes: each decided value reached the device once, in
+	// order. (A decision that changes within the datapoint's write_gap of the
+	// last write is refused by the rate limit, recorded as such, and applied
+	// when the controller tries again.)
+	if want := []any{22.0, 27.0, 22.0, 20.0, 23.0, 27.0}; fmt.Sprint(written) != fmt.Sprint(want) {
+		t.Fatalf("controller writes %v, want %v (audit %+v)", written, want, recs)
 	}
 
 	// The setpoint survives a restart (state file in the store's directory).
