@@ -88,6 +88,8 @@ type Meta struct {
 	// Protect and Watchdog make writes safer (safe.go, docs/writes.md).
 	Protect  Protect   `json:"protect,omitempty" yaml:"protect,omitempty"`
 	Watchdog *Watchdog `json:"watchdog,omitempty" yaml:"watchdog,omitempty"`
+	// MetricKind says how values aggregate over time windows (metric.go).
+	MetricKind string `json:"metric_kind,omitempty" yaml:"metric_kind,omitempty"`
 }
 
 // MetaField is one metadata field by its JSON key.
@@ -160,6 +162,9 @@ func (d *Datapoint) CheckMeta() error {
 		return fmt.Errorf("min %v is above max %v", *d.Min, *d.Max)
 	case (d.Min != nil || d.Max != nil) && !d.Format.Numeric():
 		return fmt.Errorf("min/max given for non-numeric format %s", d.Format)
+	}
+	if err := d.checkMetricKind(); err != nil {
+		return err
 	}
 	return d.checkSafe()
 }

@@ -7,14 +7,17 @@ import (
 	"github.com/gridbox/gridbox/model"
 )
 
-// aggregator keeps per-datapoint rollups on aligned windows. Every datapoint
-// gets its last value carried forward onto the window's end ("<dp>/last":
-// the semantics of gauge, cumulative and actuator streams); power
-// datapoints (unit W or kW) also get mean, min, max and count of the
-// window. Rollups are named <device>/<name>/<stat> on the wire.
+// aggregator keeps per-datapoint rollups on aligned windows. Gauge,
+// cumulative and actuator streams get their last value carried forward onto
+// the window's end ("<dp>/last"); power datapoints (unit W or kW) also get
+// mean, min, max and count of the window. Delta and total streams (the
+// datapoint's metric_kind) are amounts per sample: each is interpolated
+// over the time since the stream's previous sample onto the windows it
+// spans and summed per window ("<dp>/sum"). Rollups are named
+// <device>/<name>/<stat> on the wire.
 type aggregator struct {
 	window int64 // ms
-	unit   func(device, name string) string
+	meta   func(device, name string) model.Meta
 	cur    int64 // end of the open window; 0 before the first value
 	points map[string]*rollup
 }
@@ -25,10 +28,18 @@ type rollup struct {
 	power         bool
 	sum, min, max float64
 	n             int64
+	// delta and total streams
+	summed bool
+	prev   int64             // time of the previous sample; 0 = none
+	amount map[int64]float64 // summed amount by window end
 }
 
-func newAggregator(window time.Duration, unit func(device, name string) string) *aggregator {
-	return &aggregator{window: window.Milliseconds(), unit: unit, points: map[string]*rollup{}}
+// maxSpread bounds the time one amount is spread over: a sample after a
+// longer gap (an outage) counts wholly in its own window.
+const maxSpread = 24 * time.Hour
+
+func newAggregator(window time.Duration, meta func(device, name string) model.Meta) *aggregator {
+	return &aggregator{window: window.Milliseconds(), meta: meta, points: map[string]*rollup{}}
 }
 
 func (a *aggregator) end(ts int64) int64 { return (ts/a.window + 1) * a.window }
@@ -39,8 +50,8 @@ func (a *aggregator) add(v model.Value) {
 	key := v.Device + "/" + v.Name
 	r, ok := a.points[key]
 	if !ok {
-		u := a.unit(v.Device, v.Name)
-		r = &rollup{device: v.Device, name: v.Name, power: u == "W" || u == "kW"}
+		m := a.meta(v.Device, v.Name)
+		r = &rollup{device: v.Device, name: v.Name, power: m.Unit == "W" || m.Unit == "kW", summed: m.Summed()}
 		a.points[key] = r
 	}
 	if a.cur == 0 {
@@ -50,6 +61,12 @@ func (a *aggregator) add(v model.Value) {
 		r.last = v
 	}
 	f, num := toFloat(v.Value)
+	if r.summed {
+		if num && v.Quality == model.Good {
+			a.spread(r, f, v.Time)
+		}
+		return
+	}
 	if !r.power || !num || v.Quality != model.Good || a.end(v.Time) != a.cur {
 		return
 	}
@@ -61,6 +78,30 @@ func (a *aggregator) add(v model.Value) {
 	}
 	r.sum += f
 	r.n++
+}
+
+// spread adds the amount f of the sample at t to the windows of (prev, t],
+// in proportion to their share of that time. A share that falls in a window
+// already flushed counts in the open one (it is late, not lost).
+func (a *aggregator) spread(r *rollup, f float64, t int64) {
+	if r.amount == nil {
+		r.amount = map[int64]float64{}
+	}
+	prev := r.prev
+	if t > r.prev {
+		r.prev = t
+	}
+	if prev == 0 || t <= prev || t-prev > maxSpread.Milliseconds() {
+		r.amount[max(a.end(t), a.cur)] += f
+		return
+	}
+	span := float64(t - prev)
+	for from := prev; from < t; {
+		end := a.end(from)
+		to := min(end, t)
+		r.amount[max(end, a.cur)] += f * float64(to-from) / span
+		from = to
+	}
 }
 
 // flush emits the rollups of every window that ended by now.
@@ -76,6 +117,13 @@ func (a *aggregator) flush(now int64) []model.Value {
 			r := a.points[k]
 			mk := func(stat string, v any) model.Value {
 				return model.Value{Device: r.device, Name: r.name + "/" + stat, Value: v, Time: a.cur, Quality: r.last.Quality}
+			}
+			if r.summed {
+				if sum, ok := r.amount[a.cur]; ok {
+					delete(r.amount, a.cur)
+					out = append(out, model.Value{Device: r.device, Name: r.name + "/sum", Value: sum, Time: a.cur, Quality: model.Good})
+				}
+				continue
 			}
 			out = append(out, mk("last", r.last.Value))
 			if r.power && r.n > 0 {

@@ -45,11 +45,12 @@ func (s *Sink) localStatus(st Stats, now time.Time) {
 type aggregated struct {
 	Time    int64  `json:"timestamp"` // window end, ms
 	Window  string `json:"window"`
-	Last    any    `json:"last"`
+	Last    any    `json:"last,omitempty"`
 	Mean    any    `json:"mean,omitempty"`
 	Min     any    `json:"min,omitempty"`
 	Max     any    `json:"max,omitempty"`
 	Count   any    `json:"count,omitempty"`
+	Sum     any    `json:"sum,omitempty"` // delta and total streams
 	Quality string `json:"quality"`
 }
 
@@ -87,6 +88,8 @@ func (s *Sink) announce(rollups []model.Value) {
 			a.Max = v.Value
 		case "count":
 			a.Count = v.Value
+		case "sum":
+			a.Sum = v.Value
 		}
 	}
 	for _, key := range order {

@@ -117,9 +117,9 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	if s.q, err = OpenQueue(dir, seg); err != nil {
 		return nil, err
 	}
-	s.agg = newAggregator(cfg.Aggregate.D(), func(device, name string) string {
+	s.agg = newAggregator(cfg.Aggregate.D(), func(device, name string) model.Meta {
 		dp, _, _, _ := env.Bus.Datapoint(device, name)
-		return dp.Unit
+		return dp.Meta
 	})
 	st := s.q.Stats()
 	s.m.queueBytes.Set(float64(st.Bytes))
