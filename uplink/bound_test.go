@@ -79,7 +79,7 @@ func TestQueueBoundDropOldest(t *testing.T) {
 	if dropped < 300000 {
 		t.Fatalf("dropped %v values, want most of 400000", dropped)
 	}
-	if after-before > 64 {
+	if after-before > 64 && !raceEnabled {
 		t.Fatalf("RSS grew from %.0f MB to %.0f MB while queueing 28 MB", before, after)
 	}
 	t.Logf("queue %v bytes, %v values dropped, RSS %.0f → %.0f MB", bytes, dropped, before, after)

@@ -1,0 +1,6 @@
+//go:build !race
+
+package uplink_test
+
+// raceEnabled: the race detector multiplies memory use, so RSS bounds are not checked.
+const raceEnabled = false
