@@ -206,8 +206,15 @@ func (d *Dialect) value(ctx context.Context, v model.Value) {
 	if !d.alive || len(paths) == 0 {
 		return
 	}
+	var x any
+	if v.Quality == model.Good {
+		x = v.Value
+	}
 	for _, p := range paths {
-		d.notify(ctx, p)
+		if x != nil && masked(p) {
+			x = "******"
+		}
+		d.send(ctx, "N/"+d.id+"/"+p, encode(x, nil), d.cfg.Retained)
 	}
 	d.summary(ctx, true)
 }
