@@ -129,11 +129,16 @@ func testDiscovery(t *testing.T, r *rig, prefix, native string) {
 	if _, ok := got[prefix+"/switch/meter/relay/config"]; !ok {
 		t.Errorf("no switch config: %v", got)
 	}
-	for topic := range got {
-		if m, _ := s.Last(topic); !m.Retained {
-			t.Errorf("%s not retained", topic)
+	// A subscriber that comes later gets every config as a retained message.
+	late := mqttcli.Subscribe(t, r.addr, nil, prefix+"/#")
+	testenv.Eventually(t, 20*time.Second, "every config retained for a later subscriber", func() bool {
+		for topic := range got {
+			if m, ok := late.Last(topic); !ok || !m.Retained {
+				return false
+			}
 		}
-	}
+		return true
+	})
 
 	// Home Assistant's birth message brings every config again.
 	live := mqttcli.Subscribe(t, r.addr, []string{"-R"}, prefix+"/sensor/#")
