@@ -73,7 +73,7 @@ func Discovery(n Names, dp model.Datapoint) Entity {
 		"via_device":  "gridbox_" + n.Site,
 	}
 	if n.Driver != "" {
-		dev["manufacturer"], dev["model"] = "gridbox", n.Driver+" device"
+		dev["model"] = n.Driver + " device"
 	}
 	c := map[string]any{
 		"unique_id":   uniqueID(n, dp),
@@ -117,6 +117,22 @@ func Discovery(n Names, dp model.Datapoint) Entity {
 		c["command_template"] = `{"value": {{ value | tojson }}}`
 	}
 	return Entity{Component: comp, Topic: n.Prefix + "/" + comp + "/" + dp.Device + "/" + dp.Name + "/config", Config: c}
+}
+
+// Gateway is the discovery config of the gateway itself: a connectivity
+// binary_sensor on <native>/$state, and the device the others are "via".
+func Gateway(n Names) Entity {
+	c := map[string]any{
+		"unique_id":      "gridbox_" + n.Site + "_gateway",
+		"object_id":      "gridbox_" + n.Site,
+		"name":           "gateway",
+		"device_class":   "connectivity",
+		"state_topic":    n.Native + "/$state",
+		"value_template": "{{ 'ON' if value_json.online else 'OFF' }}",
+		"device":         map[string]any{"identifiers": []string{"gridbox_" + n.Site}, "name": "gridbox " + n.Site, "manufacturer": "gridbox", "model": "gateway"},
+		"origin":         map[string]any{"name": "gridbox"},
+	}
+	return Entity{Component: "binary_sensor", Topic: n.Prefix + "/binary_sensor/gridbox_" + n.Site + "/gateway/config", Config: c}
 }
 
 // ConfigTopic is where Discovery publishes a datapoint's config.

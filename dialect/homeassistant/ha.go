@@ -99,6 +99,8 @@ func (d *Dialect) Run(ctx context.Context, sub *bus.Subscription) error {
 }
 
 func (d *Dialect) publishAll(ctx context.Context, conn sink.MQTTConn) {
+	g := Gateway(Names{Prefix: d.prefix, Native: d.mq.Prefix(), Site: d.site})
+	d.send(ctx, conn, g.Topic, g.Payload())
 	for _, p := range d.bus.Datapoints() {
 		d.publish(ctx, conn, p.Datapoint)
 	}

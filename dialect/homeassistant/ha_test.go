@@ -112,7 +112,7 @@ func TestDiscoveryMosquitto(t *testing.T) {
 func testDiscovery(t *testing.T, r *rig, prefix, native string) {
 	s := mqttcli.Subscribe(t, r.addr, nil, prefix+"/#")
 	testenv.Eventually(t, 20*time.Second, "a retained config per datapoint", func() bool {
-		return len(configs(s, prefix)) == len(points)
+		return len(configs(s, prefix)) == len(points)+1 // and the gateway's
 	})
 	got := configs(s, prefix)
 	power := got[prefix+"/sensor/meter/power/config"]
@@ -125,6 +125,9 @@ func testDiscovery(t *testing.T, r *rig, prefix, native string) {
 	}
 	if n := got[prefix+"/number/meter/limit/config"]; n["command_topic"] != native+"/meter/limit/set" || n["min"] != 6.0 || n["max"] != 32.0 {
 		t.Errorf("number config: %v", n)
+	}
+	if g := got[prefix+"/binary_sensor/gridbox_t/gateway/config"]; g["state_topic"] != native+"/$state" {
+		t.Errorf("gateway config: %v", g)
 	}
 	if _, ok := got[prefix+"/switch/meter/relay/config"]; !ok {
 		t.Errorf("no switch config: %v", got)
@@ -161,6 +164,6 @@ func testDiscovery(t *testing.T, r *rig, prefix, native string) {
 	testenv.Eventually(t, 20*time.Second, "a fresh subscriber sees the remaining configs only", func() bool {
 		c := configs(fresh, prefix)
 		_, gone := c[prefix+"/sensor/meter/energy/config"]
-		return len(c) == len(points)-1 && !gone
+		return len(c) == len(points) && !gone
 	})
 }

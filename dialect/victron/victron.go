@@ -120,6 +120,12 @@ func (d *Dialect) Run(ctx context.Context, sub *bus.Subscription) error {
 		}
 	}
 	d.t = build(d.bus.Datapoints(), d.cfg.Mapping)
+	for key := range d.cfg.Mapping {
+		dev, name, _ := strings.Cut(key, "/")
+		if _, _, _, ok := d.bus.Datapoint(dev, name); !ok {
+			d.log.Warn("victron mapping names a datapoint that does not exist (yet); it is mapped when it appears", "datapoint", key)
+		}
+	}
 	d.log.Info("victron dialect started", "portal_id", d.id, "paths", len(d.t.paths), "retained", d.cfg.Retained)
 	tick := time.NewTicker(HeartbeatEvery)
 	defer tick.Stop()
