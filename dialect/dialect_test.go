@@ -27,12 +27,13 @@ func TestGatewayRunsBothDialects(t *testing.T) {
 	src := fmt.Sprintf(`site: t
 http: {listen: "127.0.0.1:0", auth: none}
 mqtt: {listen: "127.0.0.1:0"}
+store: {path: %[3]q}
 dialects:
   homeassistant: {prefix: ha-%[1]s}
   victron: {portal_id: %[1]s}
 devices:
   - {id: pv, driver: modbus, url: "tcp://%[2]s", profile: sma-stp, interval: 500ms}
-`, id, s.Addr())
+`, id, s.Addr(), t.TempDir())
 	cfg, err := config.Parse([]byte(src), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
