@@ -324,3 +324,21 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+func TestDeviceGoneClearsItsPaths(t *testing.T) {
+	r := start(t, false)
+	s := mqttcli.Subscribe(t, r.addr, nil, "N/"+r.id+"/#")
+	testenv.Eventually(t, 20*time.Second, "the dialect up", func() bool { return s.Count(r.n("system/0/Serial")) > 0 })
+	if err := r.bus.RemoveDevice("meter"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"grid/30/Ac/Power", "grid/30/ProductName", "grid/30/Connected"} {
+		testenv.Eventually(t, 20*time.Second, p+" cleared with a zero-byte message", func() bool {
+			m, ok := s.Last(r.n(p))
+			return ok && m.Payload == ""
+		})
+	}
+	if n := s.Count(r.n("battery/512/Soc")); n != 0 {
+		t.Errorf("the battery's paths were touched: %d messages", n)
+	}
+}
