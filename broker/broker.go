@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
@@ -53,16 +52,17 @@ func (o Options) withDefaults() Options {
 
 // Broker is a running embedded MQTT broker with one TCP listener.
 type Broker struct {
-	srv   *mqtt.Server
-	ln    net.Listener
-	opts  Options
-	guard *guard
-	once  sync.Once
+	srv    *mqtt.Server
+	ln     net.Listener
+	opts   Options
+	guard  *guard
+	access *access
+	once   sync.Once
 }
 
 // Start listens on o.Listen and serves MQTT 3.1.1 and 5 clients. Every
-// client may connect, publish and subscribe (allow-all auth): the embedded
-// broker is meant for the local network.
+// client may connect, publish and subscribe unless a Policy added by a sink
+// refuses (AddPolicy): the embedded broker is meant for the local network.
 func Start(o Options, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -85,7 +85,8 @@ func Start(o Options, log *slog.Logger) (*Broker, error) {
 	})
 	g := newGuard(log, int64(o.MaxClients), uint32(o.MaxPacketSize))
 	g.srv = srv
-	for _, h := range []mqtt.Hook{new(auth.AllowHook), g} {
+	acc := &access{srv: srv}
+	for _, h := range []mqtt.Hook{acc, g} {
 		if err := srv.AddHook(h, nil); err != nil {
 			ln.Close()
 			return nil, fmt.Errorf("embedded broker: hook %s: %w", h.ID(), err)
@@ -101,7 +102,7 @@ func Start(o Options, log *slog.Logger) (*Broker, error) {
 	}
 	log.Info("embedded MQTT broker listening", "addr", ln.Addr().String(),
 		"max_packet_size", o.MaxPacketSize, "max_clients", o.MaxClients, "max_queued", o.MaxQueued)
-	return &Broker{srv: srv, ln: ln, opts: o, guard: g}, nil
+	return &Broker{srv: srv, ln: ln, opts: o, guard: g, access: acc}, nil
 }
 
 // Addr is the host:port a client on this machine can dial; an unspecified

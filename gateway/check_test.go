@@ -100,7 +100,7 @@ func TestSectionErrors(t *testing.T) {
 		{"mqtt:\n  - {prefix: a}\n  - {broker: nope, prefix: b}\n", nil, "g.yaml:4: mqtt[1].broker:"},
 		{"mqtt:\n  - {name: x}\n  - {name: x, listen: \":1884\"}\n", nil, "sink name \"x\" is used twice"},
 		{"store:\n  - {path: a}\n", nil, "g.yaml:3: store: a list is not allowed here: want one mapping"},
-		{"storre: {path: a}\n", nil, "g.yaml:2: storre: unknown key (valid keys: computed, control, devices, http, loadmanagement, log, modbus_proxy, mqtt, ocpp, outputs, site, store, uplink)"},
+		{"storre: {path: a}\n", nil, "g.yaml:2: storre: unknown key (valid keys: computed, control, devices, dialects, http, loadmanagement, log, modbus_proxy, mqtt, ocpp, outputs, site, store, uplink)"},
 		{"http: {auth: token}\n", nil, "g.yaml:2: http.tokens: auth \"token\" needs at least one token"},
 		{"http: {auth: none, listen: nope}\n", nil, "g.yaml:2: http.listen: \"nope\" is not host:port"},
 		{"", map[string]string{"GRIDBOX_MQTT_BROKER": "ftp://x"}, "mqtt.broker: \"ftp://x\": scheme"},

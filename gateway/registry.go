@@ -5,6 +5,7 @@ import (
 	"github.com/gridbox/gridbox/computed"
 	"github.com/gridbox/gridbox/control"
 	"github.com/gridbox/gridbox/control/loadmanagement"
+	"github.com/gridbox/gridbox/dialect"
 	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/driver/homematic"
 	"github.com/gridbox/gridbox/driver/httpdrv"
@@ -53,6 +54,7 @@ func builtinSinks() []sink.Kind {
 		api.Kind(),
 		influx.Kind(),
 		uplink.Kind(),
+		dialect.Kind(), // after mqtt: it speaks on the mqtt sink's broker
 		proxy.Kind(),
 	}
 }

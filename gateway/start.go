@@ -28,6 +28,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	var audit model.AuditLog
 	var controls sink.Controls
 	var routes []sink.Route
+	var mqttCap sink.MQTT
 	for _, in := range g.sinks {
 		env := sink.Env{
 			Name: in.name, Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus,
@@ -39,7 +40,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		if history != nil {
 			env.History = history
 		}
-		env.Audit, env.Controls = audit, controls
+		env.Audit, env.Controls, env.MQTT = audit, controls, mqttCap
 		s, err := in.kind.New(ctx, in.cfg, env)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.name, err)
@@ -47,6 +48,9 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		in.s = s
 		if r, ok := s.(sink.Router); ok {
 			routes = append(routes, r.Routes()...)
+		}
+		if m, ok := s.(sink.MQTT); ok && mqttCap == nil {
+			mqttCap = m
 		}
 		if c, ok := s.(sink.Controls); ok && controls == nil {
 			controls = c

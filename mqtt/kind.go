@@ -3,8 +3,10 @@ package mqtt
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gridbox/gridbox/broker"
 	"github.com/gridbox/gridbox/bus"
@@ -91,6 +93,10 @@ type instance struct {
 	pub    *Publisher
 	broker *broker.Broker
 	addr   string
+	opts   Options // for connections dialed by other sinks (dial.go)
+	target target  // the parsed broker
+	log    *slog.Logger
+	subIDs atomic.Int64 // subscription ids of dialed in-process connections
 }
 
 func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) {
@@ -129,7 +135,7 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 		in.Close()
 		return nil, err
 	}
-	in.pub = pub
+	in.pub, in.opts, in.target, in.log = pub, pub.o, pub.t, pub.o.Log
 	return in, nil
 }
 

@@ -37,18 +37,17 @@ func (c *v311) start(h hooks) error {
 		scheme = "ssl://"
 	}
 	o := paho.NewClientOptions().
-		AddBroker(scheme+c.t.addr).
+		AddBroker(scheme + c.t.addr).
 		SetClientID(c.clientID).
 		SetCleanSession(true).
 		SetStore(noStore{}).
-		SetKeepAlive(keepAlive*time.Second).
+		SetKeepAlive(keepAlive * time.Second).
 		SetConnectTimeout(connectTimeout).
 		SetWriteTimeout(requestTimeout).
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(maxBackoff).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
-		SetBinaryWill(c.w.topic, c.w.payload, 1, true).
 		SetOnConnectHandler(func(paho.Client) { h.up() }).
 		SetConnectionLostHandler(func(_ paho.Client, err error) { h.down(err) }).
 		SetConnectionNotificationHandler(func(_ paho.Client, n paho.ConnectionNotification) {
@@ -56,6 +55,9 @@ func (c *v311) start(h hooks) error {
 				h.failed(f.Reason)
 			}
 		})
+	if c.w.topic != "" {
+		o.SetBinaryWill(c.w.topic, c.w.payload, 1, true)
+	}
 	if c.t.tls {
 		o.SetTLSConfig(c.t.tlsCfg)
 	}

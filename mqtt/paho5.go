@@ -41,7 +41,6 @@ func (c *v5) start(h hooks) error {
 		OnConnectError:                h.failed,
 		ConnectUsername:               c.t.user,
 		ConnectPassword:               []byte(c.t.pass),
-		WillMessage:                   &paho.WillMessage{Topic: c.w.topic, Payload: c.w.payload, QoS: 1, Retain: true},
 		ClientConfig: paho.ClientConfig{
 			ClientID: c.clientID,
 			OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(r paho.PublishReceived) (bool, error) {
@@ -49,6 +48,9 @@ func (c *v5) start(h hooks) error {
 				return true, nil
 			}},
 		},
+	}
+	if c.w.topic != "" {
+		cfg.WillMessage = &paho.WillMessage{Topic: c.w.topic, Payload: c.w.payload, QoS: 1, Retain: true}
 	}
 	// The connection has its own context: the publisher cancels it only
 	// after it has published its offline state.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gridbox/gridbox/broker"
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/driver"
@@ -51,6 +52,7 @@ type Env struct {
 	DataDir  string                // where a sink keeps files of its own: the embedded store's directory, else ./data
 	Controls Controls              // setpoints and schedules of controlled actuators; nil without a control: section
 	Routes   []Route               // read-only routes of the sinks opened before this one (Router)
+	MQTT     MQTT                  // the first MQTT sink opened before this one; nil if none
 	// Device returns the running device of an id, for a sink that uses a
 	// capability of one driver's devices through an interface of its own
 	// (the Modbus proxy forwards requests over a Modbus device's
@@ -118,4 +120,32 @@ type Route struct {
 // a Router is registered before the API in gateway/registry.go.
 type Router interface {
 	Routes() []Route
+}
+
+// MQTT is the capability of the MQTT sink that a sink publishing topics of
+// its own outside the gateway's prefix (a dialect) uses: one more client
+// connection to the same broker — in-process for the embedded one — and
+// access rules for the embedded broker. The gateway hands the first one to
+// the sinks opened after it (Env.MQTT).
+type MQTT interface {
+	// Prefix is the root of the native topics (gridbox).
+	Prefix() string
+	// DialMQTT opens a connection named name (part of the client id at an
+	// external broker). onUp runs after every (re)connect, once the
+	// connection's subscriptions are renewed; onMessage gets what they
+	// match. Both run on the connection's goroutines and must not block.
+	DialMQTT(name string, onUp func(), onMessage func(topic string, payload []byte, retained bool)) (MQTTConn, error)
+	// GuardMQTT adds access rules to the embedded broker and returns the
+	// function that removes them; ok is false for an external broker,
+	// whose own access control applies.
+	GuardMQTT(p broker.Policy) (remove func(), ok bool)
+}
+
+// MQTTConn is a connection opened by MQTT.DialMQTT.
+type MQTTConn interface {
+	Publish(ctx context.Context, topic string, payload []byte, qos byte, retain bool) error
+	// Subscribe adds a filter, kept across reconnects.
+	Subscribe(filter string) error
+	// Close disconnects cleanly and ends the connection's goroutines.
+	Close(ctx context.Context) error
 }

@@ -1,0 +1,122 @@
+// Package dialect is the `dialects:` section: other ecosystems' MQTT
+// conventions spoken on the gateway's broker next to the native topics —
+// Home Assistant's discovery (dialect/homeassistant) and Victron's N/R/W
+// topics (dialect/victron). Each dialect has a connection of its own to
+// the MQTT sink's broker (sink.MQTT) and its own bus subscription.
+package dialect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/dialect/homeassistant"
+	"github.com/gridbox/gridbox/dialect/victron"
+	"github.com/gridbox/gridbox/sink"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is the `dialects:` section; a dialect is on when its key is given
+// (`homeassistant: {}` for the defaults).
+type Config struct {
+	HomeAssistant *homeassistant.Config `yaml:"homeassistant"`
+	Victron       *victron.Config       `yaml:"victron"`
+}
+
+// Validate implements sink.Config.
+func (c *Config) Validate() []config.FieldError {
+	var errs []config.FieldError
+	if c.HomeAssistant != nil {
+		errs = append(errs, prefixed("homeassistant", c.HomeAssistant.Validate())...)
+	}
+	if c.Victron != nil {
+		errs = append(errs, prefixed("victron", c.Victron.Validate())...)
+	}
+	return errs
+}
+
+func prefixed(p string, errs []config.FieldError) []config.FieldError {
+	for i := range errs {
+		errs[i].Path = p + "." + errs[i].Path
+	}
+	return errs
+}
+
+// Kind is the `dialects` sink kind. It comes after the mqtt kind in
+// gateway/registry.go: it needs the MQTT sink's broker.
+func Kind() sink.Kind {
+	return sink.Kind{Name: "dialects", OwnSubscriptions: true,
+		NewConfig: func() sink.Config { return &Config{} }, New: newSink}
+}
+
+// runner is one dialect.
+type runner interface {
+	Run(ctx context.Context, sub *bus.Subscription) error
+}
+
+type instance struct {
+	bus     *bus.Bus
+	name    string
+	runners map[string]runner
+}
+
+// subQueue is each dialect's bus queue.
+const subQueue = 1 << 14
+
+func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) {
+	cfg, ok := c.(*Config)
+	if !ok {
+		return nil, fmt.Errorf("dialects: config is %T, want *dialect.Config", c)
+	}
+	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil) {
+		return nil, errors.New("dialects: no mqtt sink to publish through (the dialects speak on the mqtt sink's broker)")
+	}
+	msgs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gridbox_dialect_messages_total",
+		Help: "Messages of the MQTT dialects by dialect and what: published, failed, refused (bad requests), birth, keepalive, read, write.",
+	}, []string{"dialect", "what"})
+	if env.Metrics != nil {
+		if err := env.Metrics.Register(msgs); err != nil {
+			return nil, fmt.Errorf("dialects metrics: %w", err)
+		}
+	}
+	counter := func(d string) func(string) { return func(w string) { msgs.WithLabelValues(d, w).Inc() } }
+	in := &instance{bus: env.Bus, name: env.Name, runners: map[string]runner{}}
+	if cfg.HomeAssistant != nil {
+		in.runners["homeassistant"] = homeassistant.New(env.Bus, env.MQTT, *cfg.HomeAssistant, env.Site,
+			env.Log.With("dialect", "homeassistant"), counter("homeassistant"))
+	}
+	if cfg.Victron != nil {
+		v, err := victron.New(env.Bus, env.MQTT, *cfg.Victron, env.Log.With("dialect", "victron"), counter("victron"))
+		if err != nil {
+			return nil, fmt.Errorf("dialects: victron: %w", err)
+		}
+		in.runners["victron"] = v
+	}
+	return in, nil
+}
+
+// Run runs every dialect with its own bus subscription until ctx is done.
+func (in *instance) Run(ctx context.Context, _ *bus.Subscription) error {
+	var wg sync.WaitGroup
+	errs := make([]error, 0, len(in.runners))
+	var mu sync.Mutex
+	for name, r := range in.runners {
+		sub := in.bus.Subscribe(in.name+"/"+name, bus.Options{Size: subQueue, States: true, Events: true})
+		wg.Go(func() {
+			defer in.bus.Unsubscribe(sub)
+			if err := r.Run(ctx, sub); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (in *instance) Close() error { return nil }

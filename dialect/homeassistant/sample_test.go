@@ -1,0 +1,41 @@
+package homeassistant_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/gridbox/gridbox/config"
+	gw "github.com/gridbox/gridbox/gateway"
+	"github.com/gridbox/gridbox/profile"
+)
+
+// TestSampleConfigChecks: sample.yaml passes `gridbox check`; a misspelt
+// key and a bad prefix do not.
+func TestSampleConfigChecks(t *testing.T) {
+	data, err := os.ReadFile("sample.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(string) (string, bool) { return "", false }
+	check := func(src []byte) error {
+		cfg, err := config.Parse(src, "sample.yaml", env)
+		if err != nil {
+			return err
+		}
+		return gw.Check(cfg, gw.Options{Profiles: profile.Builtin()})
+	}
+	if err := check(data); err != nil {
+		t.Fatalf("sample.yaml: %v", err)
+	}
+	for _, bad := range []string{
+		"dialects:\n  homeassistant: {prefx: ha}\n",
+		"dialects:\n  homeassistant: {prefix: \"ha/#\"}\n",
+		"dialects:\n  homeasistant: {}\n",
+	} {
+		if err := check([]byte("site: home\nhttp: {auth: none}\n" + bad)); err == nil {
+			t.Errorf("%q passes the check", bad)
+		} else {
+			t.Log(err)
+		}
+	}
+}
