@@ -43,7 +43,9 @@ type RateLimits struct {
 	MessageBurst      int     `yaml:"message_burst"`
 }
 
-func (t TLSConfig) set() bool { return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" || t.Listen != "" }
+func (t TLSConfig) set() bool {
+	return t.CertFile != "" || t.KeyFile != "" || t.ClientCAFile != "" || t.Listen != ""
+}
 
 // validateSecurity checks the embedded broker's users, TLS, WebSocket and
 // rate limit keys; embedded says whether the broker is embedded.
