@@ -15,8 +15,8 @@ import (
 
 // Config is the `http:` section: the REST API, live stream and web UI.
 type Config struct {
-	Listen      string   `yaml:"listen"`
-	Auth        string   `yaml:"auth"` // token (default), read-open, none
+	Listen      string        `yaml:"listen"`
+	Auth        string        `yaml:"auth"`         // token (default), read-open, none
 	Tokens      []TokenConfig `yaml:"tokens"`       // "secret" (scope admin) or {token | file, scope}
 	TokenFiles  []string      `yaml:"token_files"`  // files of "<token> [scope]" lines
 	MetricsAuth string        `yaml:"metrics_auth"` // none (default) or token

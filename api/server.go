@@ -21,11 +21,11 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	Auth        string   // "token" (default), "read-open" or "none"
+	Auth        string        // "token" (default), "read-open" or "none"
 	Tokens      []string      // accepted bearer tokens, scope admin
 	Scoped      []ScopedToken // accepted bearer tokens with a scope
 	CORSOrigins []string      // browser origins allowed cross-origin ("*": any); none: no CORS headers
-	MetricsAuth string   // "none" (default) or "token"
+	MetricsAuth string        // "none" (default) or "token"
 	Version     string
 	Log         *slog.Logger
 	Metrics     prometheus.Registerer // for the api's own metrics; nil → none
