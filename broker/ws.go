@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -27,6 +28,12 @@ type wsListener struct {
 	establish listeners.EstablishFn // set by Serve before the first connection is accepted
 	ctx       context.Context       // ends every connection on Close
 	cancel    context.CancelFunc
+
+	// Close waits for every handler, so that none calls establish once the
+	// server waits for its clients (mochi's WaitGroup must not be added to then).
+	mu       sync.Mutex
+	closed   bool
+	handlers sync.WaitGroup
 }
 
 func newWSListener(id string, ln net.Listener, origins []string) *wsListener {
@@ -61,6 +68,15 @@ func (l *wsListener) handle(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered (403 for a foreign origin, 400 for a bad handshake)
 	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		c.Close(websocket.StatusGoingAway, "broker stopping")
+		return
+	}
+	l.handlers.Add(1)
+	l.mu.Unlock()
+	defer l.handlers.Done()
 	c.SetReadLimit(-1) // the broker enforces max_packet_size itself
 	conn := &wsConn{Conn: websocket.NetConn(l.ctx, c, websocket.MessageBinary), remote: r.RemoteAddr}
 	if err := l.establish(l.id, conn); err != nil {
@@ -70,12 +86,16 @@ func (l *wsListener) handle(w http.ResponseWriter, r *http.Request) {
 }
 
 func (l *wsListener) Close(closeClients listeners.CloseFn) {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.cancel() // ends connections not yet registered as clients
 	closeClients(l.id)
-	l.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = l.srv.Shutdown(ctx)
 	_ = l.ln.Close() // Shutdown before Serve leaves it open
+	l.handlers.Wait()
 }
 
 // wsConn reports the HTTP peer's address (NetConn's RemoteAddr is a
