@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -216,4 +217,28 @@ func decodeHTTPErr(t *testing.T, src string) (*Config, error) {
 		return nil, config.Errors(errs)
 	}
 	return cfg, nil
+}
+
+// TestScopesWithCurl: the scopes over real HTTP with curl as the client.
+func TestScopesWithCurl(t *testing.T) {
+	curl := testenv.Tool(t, "curl")
+	e := newEnv(t, Options{Auth: "token", Scoped: []ScopedToken{{"ro", ScopeRead}, {"rw", ScopeWrite}}})
+	ts := httptest.NewServer(e.h)
+	defer ts.Close()
+	status := func(tok string, args ...string) string {
+		base := []string{"-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer " + tok}
+		out, err := exec.Command(curl, append(base, args...)...).Output()
+		if err != nil {
+			t.Fatalf("curl: %v", err)
+		}
+		return string(out)
+	}
+	put := []string{"-X", "PUT", "-d", `{"value": 22.5}`, ts.URL + "/api/v1/datapoints/room/setpoint/value"}
+	got := []string{status("ro", ts.URL+"/api/v1/devices"), status("ro", put...), status("rw", put...), status("nope", ts.URL+"/api/v1/devices")}
+	if want := "[200 403 200 403]"; fmt.Sprint(got) != want {
+		t.Fatalf("read token GET, read token PUT, write token PUT, wrong token: %v, want %s", got, want)
+	}
+	if e.room.count() != 1 {
+		t.Errorf("device writes %d, want 1", e.room.count())
+	}
 }
