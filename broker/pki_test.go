@@ -20,6 +20,7 @@ import (
 // made with crypto/x509 and written as PEM files.
 type testPKI struct {
 	caFile, certFile, keyFile string
+	clientCert, clientKey     string // a client certificate signed by the same CA
 }
 
 func newTestPKI(t *testing.T) testPKI {
@@ -48,6 +49,17 @@ func newTestPKI(t *testing.T) testPKI {
 		t.Fatal(err)
 	}
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(srvKey)
+	cliKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cli := &x509.Certificate{
+		SerialNumber: big.NewInt(3), Subject: pkix.Name{CommonName: "client"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	cliDER, err := x509.CreateCertificate(rand.Reader, cli, caCert, &cliKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliKeyDER, _ := x509.MarshalPKCS8PrivateKey(cliKey)
 	write := func(name, typ string, der []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o644); err != nil {
@@ -55,7 +67,8 @@ func newTestPKI(t *testing.T) testPKI {
 		}
 		return p
 	}
-	return testPKI{write("ca.pem", "CERTIFICATE", caDER), write("server.pem", "CERTIFICATE", srvDER), write("server.key", "PRIVATE KEY", keyDER)}
+	return testPKI{write("ca.pem", "CERTIFICATE", caDER), write("server.pem", "CERTIFICATE", srvDER), write("server.key", "PRIVATE KEY", keyDER),
+		write("client.pem", "CERTIFICATE", cliDER), write("client.key", "PRIVATE KEY", cliKeyDER)}
 }
 
 func (p testPKI) serverConfig(t *testing.T) *tls.Config {

@@ -1,9 +1,12 @@
 package broker
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -353,5 +356,34 @@ func BenchmarkACLCheck(b *testing.B) {
 		if !h.OnACLCheck(cl, "gridbox/home/pv/ac_power", false) {
 			b.Fatal("refused")
 		}
+	}
+}
+
+// TestClientCertificates: with client CAs (mqtt.tls.client_ca_file) a
+// client without a certificate fails the handshake; mosquitto_sub with
+// --cert/--key signed by the CA reads.
+func TestClientCertificates(t *testing.T) {
+	sub := testenv.Tool(t, "mosquitto_sub")
+	pki := newTestPKI(t)
+	cfg := pki.serverConfig(t)
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(pki.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(ca)
+	cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	b := startBroker(t, Options{Listen: "127.0.0.1:0", TLS: cfg})
+	if err := b.Server().Publish("gridbox/t", []byte("ok"), true, 1); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(b.Addr())
+	args := []string{"-h", host, "-p", port, "--cafile", pki.caFile, "-t", "gridbox/t", "-C", "1", "-W", "5"}
+	if out, err := exec.Command(sub, args...).CombinedOutput(); err == nil {
+		t.Fatalf("mosquitto_sub without a client certificate read: %q", out)
+	}
+	out, err := exec.Command(sub, append(args, "--cert", pki.clientCert, "--key", pki.clientKey)...).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("mosquitto_sub with a client certificate: %v %q", err, out)
 	}
 }
