@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -385,5 +386,30 @@ func TestClientCertificates(t *testing.T) {
 	out, err := exec.Command(sub, append(args, "--cert", pki.clientCert, "--key", pki.clientKey)...).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("mosquitto_sub with a client certificate: %v %q", err, out)
+	}
+}
+
+// TestStartWarnings: a network listener that refuses every anonymous
+// client without users, or accepts them through allow_anonymous, is
+// named in a warning at start; a loopback listener without users is not.
+func TestStartWarnings(t *testing.T) {
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Listen: ":0"}, "refuses anonymous clients"},
+		{Options{Listen: ":0", AllowAnonymous: true}, "allow_anonymous: the embedded MQTT broker accepts anonymous clients"},
+		{Options{Listen: "127.0.0.1:0"}, ""},
+	} {
+		var logs testenv.Buffer
+		b, err := Start(c.o, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		warned := strings.Contains(logs.String(), "level=WARN")
+		if (c.want == "") == warned || !strings.Contains(logs.String(), c.want) {
+			t.Errorf("%+v: log\n%s\nwant a warning containing %q", c.o, logs.String(), c.want)
+		}
 	}
 }
