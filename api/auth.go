@@ -20,15 +20,38 @@ const (
 	accessMetrics               // /metrics: token when metrics_auth is token
 )
 
+// allows reports whether a token of scope may use a route with access ac.
+func allows(scope string, ac access) bool {
+	switch scope {
+	case ScopeAdmin, "":
+		return true
+	case ScopeWrite:
+		return ac == accessRead || ac == accessStream || ac == accessWrite
+	case ScopeRead:
+		return ac == accessRead || ac == accessStream
+	case ScopeMetrics:
+		return ac == accessMetrics
+	}
+	return false
+}
+
+// token is a configured token, hashed so comparisons take the same time
+// for any length.
+type token struct {
+	sum   [sha256.Size]byte
+	scope string
+}
+
 // authenticator checks bearer tokens according to the configured modes.
 type authenticator struct {
 	mode        string
 	metricsAuth bool
-	tokens      [][sha256.Size]byte // hashed, so comparisons take the same time for any length
+	tokens      []token
 }
 
-// newAuthenticator validates the auth modes and tokens.
-func newAuthenticator(mode, metrics string, tokens []string) (authenticator, error) {
+// newAuthenticator validates the auth modes and tokens. Plain tokens have
+// scope admin.
+func newAuthenticator(mode, metrics string, plain []string, scoped []ScopedToken) (authenticator, error) {
 	if mode == "" {
 		mode = "token"
 	}
@@ -44,11 +67,18 @@ func newAuthenticator(mode, metrics string, tokens []string) (authenticator, err
 	if metrics != "none" && metrics != "token" {
 		return a, fmt.Errorf("api: metrics auth %q: want none or token", metrics)
 	}
-	for i, t := range tokens {
-		if t == "" {
+	all := make([]ScopedToken, 0, len(plain)+len(scoped))
+	for _, t := range plain {
+		all = append(all, ScopedToken{Token: t, Scope: ScopeAdmin})
+	}
+	for i, t := range append(all, scoped...) {
+		if t.Token == "" {
 			return a, fmt.Errorf("api: tokens[%d] is empty", i)
 		}
-		a.tokens = append(a.tokens, sha256.Sum256([]byte(t)))
+		if err := checkScope(t.Scope); err != nil {
+			return a, fmt.Errorf("api: tokens[%d]: %w", i, err)
+		}
+		a.tokens = append(a.tokens, token{sha256.Sum256([]byte(t.Token)), t.Scope})
 	}
 	if len(a.tokens) == 0 && (mode != "none" || a.metricsAuth) {
 		return a, errors.New("api: auth needs at least one token (auth token/read-open or metrics auth token)")
@@ -69,42 +99,53 @@ func (a authenticator) needsToken(ac access) bool {
 	return false
 }
 
-// wrap guards h with the token check that ac needs.
-func (a authenticator) wrap(ac access, h http.HandlerFunc) http.Handler {
-	if !a.needsToken(ac) {
-		return h
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if e := a.check(r, ac == accessStream); e != nil {
-			if e.status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="gridbox"`)
-			}
-			writeError(w, e)
-			return
-		}
-		h(w, r)
-	})
-}
+// Reasons an authentication failed, the label of
+// gridbox_api_auth_failures_total.
+const (
+	failMissing = "missing_token"
+	failInvalid = "invalid_token"
+	failScope   = "insufficient_scope"
+)
 
 // check finds the request's token (header, or ?access_token= when query is
-// allowed) and compares it with every configured token in constant time.
-func (a authenticator) check(r *http.Request, query bool) *httpError {
+// allowed), compares it with every configured token in constant time and
+// checks its scope against ac. On failure it returns the answer and the
+// reason.
+func (a authenticator) check(r *http.Request, ac access) (*httpError, string) {
 	tok, present := bearer(r)
-	if !present && query {
+	if !present && ac == accessStream {
 		tok, present = r.URL.Query().Get("access_token"), r.URL.Query().Has("access_token")
 	}
 	if !present {
-		return errorf(http.StatusUnauthorized, "", "missing token: send Authorization: Bearer <token>")
+		return errorf(http.StatusUnauthorized, "", "missing token: send Authorization: Bearer <token>"), failMissing
 	}
 	sum := sha256.Sum256([]byte(tok))
-	ok := 0
+	found, scope := 0, ""
 	for i := range a.tokens {
-		ok |= subtle.ConstantTimeCompare(sum[:], a.tokens[i][:])
+		eq := subtle.ConstantTimeCompare(sum[:], a.tokens[i].sum[:])
+		if eq == 1 && found == 0 {
+			scope = a.tokens[i].scope
+		}
+		found |= eq
 	}
-	if ok != 1 {
-		return errorf(http.StatusForbidden, "", "invalid token")
+	if found != 1 {
+		return errorf(http.StatusForbidden, "", "invalid token"), failInvalid
 	}
-	return nil
+	if !allows(scope, ac) {
+		return errorf(http.StatusForbidden, "", "token scope %q does not allow this request (%s)", scope, needed(ac)), failScope
+	}
+	return nil, ""
+}
+
+// needed names the scopes a route with access ac accepts.
+func needed(ac access) string {
+	switch ac {
+	case accessWrite:
+		return "needs scope write or admin"
+	case accessMetrics:
+		return "needs scope metrics or admin"
+	}
+	return "needs scope read, write or admin"
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.

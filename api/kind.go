@@ -15,10 +15,34 @@ import (
 
 // Config is the `http:` section: the REST API, live stream and web UI.
 type Config struct {
-	Listen      string   `yaml:"listen"`
-	Auth        string   `yaml:"auth"` // token (default), read-open, none
-	Tokens      []string `yaml:"tokens"`
-	MetricsAuth string   `yaml:"metrics_auth"` // none (default) or token
+	Listen      string        `yaml:"listen"`
+	Auth        string        `yaml:"auth"`         // token (default), read-open, none
+	Tokens      []TokenConfig `yaml:"tokens"`       // "secret" (scope admin) or {token | file, scope}
+	TokenFiles  []string      `yaml:"token_files"`  // files of "<token> [scope]" lines
+	MetricsAuth string        `yaml:"metrics_auth"` // none (default) or token
+	CORSOrigins []string      `yaml:"cors_origins"` // browser origins allowed cross-origin; none: CORS off
+}
+
+// tokens reads every configured token (token files too); errs holds one
+// error per bad item.
+func (c *Config) tokens() (toks []ScopedToken, errs []config.FieldError) {
+	for i, t := range c.Tokens {
+		st, err := t.resolve()
+		if err != nil {
+			errs = append(errs, config.Errf(fmt.Sprintf("tokens[%d]", i), "%v", err))
+			continue
+		}
+		toks = append(toks, st)
+	}
+	for i, f := range c.TokenFiles {
+		ts, err := readTokenFile(f)
+		if err != nil {
+			errs = append(errs, config.Errf(fmt.Sprintf("token_files[%d]", i), "%v", err))
+			continue
+		}
+		toks = append(toks, ts...)
+	}
+	return toks, errs
 }
 
 // Kind is the `http` sink kind: the REST API with its live stream (each
@@ -40,14 +64,11 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if !config.OneOf(c.Auth, "token", "read-open", "none") {
 		add("auth", "%q: want token, read-open or none", c.Auth)
-	} else if c.Auth != "none" && len(c.Tokens) == 0 {
+	} else if c.Auth != "none" && len(c.Tokens)+len(c.TokenFiles) == 0 {
 		add("tokens", "auth %q needs at least one token (or set http.auth: none for lab use)", c.Auth)
 	}
-	for i, t := range c.Tokens {
-		if t == "" {
-			add(fmt.Sprintf("tokens[%d]", i), "is empty")
-		}
-	}
+	_, terrs := c.tokens()
+	errs = append(errs, terrs...)
 	if !config.OneOf(c.MetricsAuth, "none", "token") {
 		add("metrics_auth", "%q: want none or token", c.MetricsAuth)
 	}
@@ -68,8 +89,12 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	if !ok {
 		return nil, fmt.Errorf("http: config is %T, want *api.Config", c)
 	}
+	toks, terrs := cfg.tokens()
+	if len(terrs) > 0 {
+		return nil, config.Errors(terrs)
+	}
 	s, err := New(env.Bus, Options{
-		Auth: cfg.Auth, Tokens: cfg.Tokens, MetricsAuth: cfg.MetricsAuth, Version: env.Version,
+		Auth: cfg.Auth, Scoped: toks, MetricsAuth: cfg.MetricsAuth, CORSOrigins: cfg.CORSOrigins, Version: env.Version,
 		Log: env.Log, Metrics: env.Metrics, Gatherer: env.Gatherer, History: env.History, Audit: env.Audit,
 		Controls: env.Controls, Extra: env.Routes,
 	})

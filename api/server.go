@@ -21,9 +21,11 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	Auth        string   // "token" (default), "read-open" or "none"
-	Tokens      []string // accepted bearer tokens
-	MetricsAuth string   // "none" (default) or "token"
+	Auth        string        // "token" (default), "read-open" or "none"
+	Tokens      []string      // accepted bearer tokens, scope admin
+	Scoped      []ScopedToken // accepted bearer tokens with a scope
+	CORSOrigins []string      // browser origins allowed cross-origin ("*": any); none: no CORS headers
+	MetricsAuth string        // "none" (default) or "token"
 	Version     string
 	Log         *slog.Logger
 	Metrics     prometheus.Registerer // for the api's own metrics; nil → none
@@ -40,6 +42,7 @@ type Server struct {
 	opts      Options
 	log       *slog.Logger
 	auth      authenticator
+	authFail  *authAudit
 	mux       *http.ServeMux
 	routes    []route
 	requests  *prometheus.CounterVec
@@ -65,7 +68,7 @@ func New(b *bus.Bus, o Options) (*Server, error) {
 	if b == nil {
 		return nil, errors.New("api: bus is nil")
 	}
-	auth, err := newAuthenticator(o.Auth, o.MetricsAuth, o.Tokens)
+	auth, err := newAuthenticator(o.Auth, o.MetricsAuth, o.Tokens, o.Scoped)
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +76,7 @@ func New(b *bus.Bus, o Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.authFail = newAuthAudit(s)
 	if err := s.initMetrics(o.Metrics); err != nil {
 		return nil, err
 	}
@@ -85,7 +89,7 @@ func New(b *bus.Bus, o Options) (*Server, error) {
 		s.routes = append(s.routes, route{rt.Pattern, accessRead, rt.Handler.ServeHTTP})
 	}
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.pattern, s.auth.wrap(rt.access, rt.handle))
+		s.mux.Handle(rt.pattern, s.guard(rt.access, rt.handle))
 	}
 	return s, nil
 }
@@ -130,6 +134,10 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 // JSON and counts every request.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w}
+	if s.cors(rec, r) {
+		s.requests.WithLabelValues("cors preflight", strconv.Itoa(rec.code())).Inc()
+		return
+	}
 	if headerSize(r) > HeaderLimit {
 		rec.Header().Set("Connection", "close")
 		writeError(rec, errorf(http.StatusRequestHeaderFieldsTooLarge, "", "request header is larger than %d bytes", HeaderLimit))
@@ -200,6 +208,13 @@ func (s *Server) initMetrics(reg prometheus.Registerer) error {
 			return fmt.Errorf("api: register metrics: %w", err)
 		}
 		s.streams = are.ExistingCollector.(prometheus.Gauge)
+	}
+	if err := reg.Register(s.authFail.failures); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return fmt.Errorf("api: register metrics: %w", err)
+		}
+		s.authFail.failures = are.ExistingCollector.(*prometheus.CounterVec)
 	}
 	return nil
 }

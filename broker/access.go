@@ -32,7 +32,7 @@ type access struct {
 func (a *access) ID() string { return "gridbox-access" }
 
 func (a *access) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck}, []byte{b})
+	return bytes.Contains([]byte{mqtt.OnConnect}, []byte{b})
 }
 
 func (a *access) list() []Policy {
@@ -53,9 +53,9 @@ func (a *access) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
 	return nil
 }
 
-func (a *access) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-
-func (a *access) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+// permits reports whether every rule allows a client's publish (write) or
+// subscription on topic; the authentication hook asks it (see Start).
+func (a *access) permits(cl *mqtt.Client, topic string, write bool) bool {
 	if cl.Net.Inline {
 		return true
 	}

@@ -102,7 +102,7 @@ func TestStartErrors(t *testing.T) {
 }
 
 func TestAddrOfUnspecifiedHost(t *testing.T) {
-	b, err := Start(Options{Listen: ":0"}, nil)
+	b, err := Start(Options{Listen: ":0", AllowAnonymous: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

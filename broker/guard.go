@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 
@@ -21,7 +22,10 @@ type guard struct {
 	maxClients    int64
 	maxPacketSize uint32
 
+	connLimit *limiter // per remote host
+
 	tooLarge   atomic.Int64 // connections closed for an oversized packet
+	connRate   atomic.Int64 // connections refused over the per-host connection rate
 	busy       atomic.Int64 // connections refused at the client cap
 	dropLogged sync.Map     // client id → struct{}: its first drop was logged
 }
@@ -39,6 +43,21 @@ func (g *guard) Provides(b byte) bool {
 // OnConnect refuses a client beyond the cap with CONNACK "server
 // unavailable" (3.1.1) or "server busy" (5), and counts it.
 func (g *guard) OnConnect(cl *mqtt.Client, _ packets.Packet) error {
+	host, _, err := net.SplitHostPort(cl.Net.Remote)
+	if err != nil {
+		host = cl.Net.Remote
+	}
+	if !g.connLimit.allow(host) {
+		n := g.connRate.Add(1)
+		code := packets.ErrConnectionRateExceeded
+		if cl.Properties.ProtocolVersion < 5 {
+			code = packets.ErrServerUnavailable
+		}
+		_ = g.srv.SendConnack(cl, code, false, nil)
+		g.log.Warn("MQTT client refused: connection rate exceeded", "client", short(cl.ID), "remote", cl.Net.Remote,
+			"refused_total", n)
+		return packets.ErrConnectionRateExceeded
+	}
 	if atomic.LoadInt64(&g.srv.Info.ClientsConnected) < g.maxClients {
 		return nil
 	}

@@ -94,7 +94,7 @@ func TestSectionErrors(t *testing.T) {
 		{"store: {}\n", map[string]string{"GRIDBOX_STORE_BATCH_SIZE": "lots"}, "store.batch_size"},
 		{"mqtt:\n  broker: [a, b]\n", nil, "g.yaml:3: mqtt.broker: cannot unmarshal !!seq into string"},
 		{"mqtt:\n  broker: ftp://example.com\n", nil, "g.yaml:3: mqtt.broker: \"ftp://example.com\": scheme \"ftp\""},
-		{"mqtt:\n  prefxi: x\n", nil, "g.yaml:3: mqtt.prefxi: unknown key (valid keys: broker, buffer, ca_file, client_id, listen, max_clients, max_packet_size, max_queued, prefix, qos)"},
+		{"mqtt:\n  prefxi: x\n", nil, "g.yaml:3: mqtt.prefxi: unknown key (valid keys: allow_anonymous, broker, buffer, ca_file, client_id, listen, max_clients, max_packet_size, max_queued, prefix, qos, rate_limits, tls, users, websocket)"},
 		{"mqtt: {prefix: a/#}\n", nil, "g.yaml:2: mqtt.prefix: \"a/#\": want a topic root without wildcards"},
 		{"mqtt:\n  - {prefix: a}\n  - {name: Bad!, prefix: b}\n", nil, "g.yaml:4: mqtt[1].name: \"Bad!\" is not a slug"},
 		{"mqtt:\n  - {prefix: a}\n  - {broker: nope, prefix: b}\n", nil, "g.yaml:4: mqtt[1].broker:"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync/atomic"
 
@@ -29,6 +28,13 @@ type Config struct {
 	MaxPacketSize int `yaml:"max_packet_size"` // bytes; a larger packet disconnects its client
 	MaxClients    int `yaml:"max_clients"`     // connections beyond it are refused
 	MaxQueued     int `yaml:"max_queued"`      // messages queued per client before drops (counted)
+
+	// Security of the embedded broker (security.go).
+	Users          []UserConfig    `yaml:"users"`
+	AllowAnonymous bool            `yaml:"allow_anonymous"` // anonymous clients on every listener (warned)
+	TLS            TLSConfig       `yaml:"tls"`
+	WebSocket      WebSocketConfig `yaml:"websocket"`
+	RateLimits     RateLimits      `yaml:"rate_limits"`
 }
 
 // Kind is the `mqtt` sink kind: the native topics on the embedded broker or
@@ -65,6 +71,7 @@ func (c *Config) Validate() []config.FieldError {
 	if c.CAFile != "" && err == nil && !t.tls {
 		add("ca_file", "is set but broker %q does not use TLS (want mqtts:// or mqtts5://)", t.redacted)
 	}
+	c.validateSecurity(err == nil && t.embedded, add)
 	if c.QoS < 0 || c.QoS > 1 {
 		add("qos", "%d: want 0 or 1", c.QoS)
 	}
@@ -113,9 +120,11 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 	}
 	in := &instance{addr: cfg.Broker}
 	if cfg.Broker == "embedded" {
-		b, err := broker.Start(broker.Options{
-			Listen: cfg.Listen, MaxPacketSize: cfg.MaxPacketSize, MaxClients: cfg.MaxClients, MaxQueued: cfg.MaxQueued,
-		}, env.Log)
+		bo, err := cfg.brokerOptions()
+		if err != nil {
+			return nil, err
+		}
+		b, err := broker.Start(bo, env.Log)
 		if err != nil {
 			return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 		}
@@ -126,9 +135,6 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 			}
 		}
 		in.broker, in.addr, o.Embedded = b, b.Addr(), b
-		if !loopback(cfg.Listen) {
-			env.Log.Warn("the embedded MQTT broker accepts anonymous clients: anyone who reaches it can read every value and write actuators through /set (writes are still validated); listen on 127.0.0.1 or firewall it", "listen", cfg.Listen)
-		}
 	}
 	pub, err := New(env.Bus, o)
 	if err != nil {
@@ -152,16 +158,3 @@ func (in *instance) Close() error {
 
 // Addr is the embedded broker's address, or the external broker's URL.
 func (in *instance) Addr() string { return in.addr }
-
-// loopback reports whether a listen address only accepts local clients.
-func loopback(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}

@@ -65,7 +65,13 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // demoConfig is the demo's config, written as a user would write it.
 func demoConfig(httpAddr, mqttAddr, dir string, urls map[string]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "site: demo\nhttp: {listen: %q, auth: none}\nmqtt: {broker: embedded, listen: %q}\n", httpAddr, mqttAddr)
+	// The demo has no MQTT users: a broker reachable from the network (--mqtt :1883) must accept
+	// anonymous clients explicitly (the broker logs a warning); on loopback it does anyway.
+	anon := ""
+	if host, _, err := net.SplitHostPort(mqttAddr); err == nil && !isLoopbackHost(host) {
+		anon = ", allow_anonymous: true"
+	}
+	fmt.Fprintf(&b, "site: demo\nhttp: {listen: %q, auth: none}\nmqtt: {broker: embedded, listen: %q%s}\n", httpAddr, mqttAddr, anon)
 	fmt.Fprintf(&b, "store: {path: %q}\ndevices:\n", dir)
 	for _, d := range demoDevices() {
 		fmt.Fprintf(&b, "  - {id: %s, driver: modbus, url: %q, profile: %s, interval: 1s}\n", d.id, urls[d.id], d.profile)
@@ -101,4 +107,10 @@ func freeIfTaken(addr string) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// isLoopbackHost reports whether a listen host only accepts local clients.
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

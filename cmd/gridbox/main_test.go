@@ -98,6 +98,7 @@ devices:
 
 func TestCheckAcceptsExample(t *testing.T) {
 	t.Setenv("GRIDBOX_API_TOKEN", "secret")
+	t.Setenv("GRIDBOX_MQTT_PASSWORD", "secret")
 	code, out, errs := runCmd("check", "-c", "../../examples/gridbox.yaml")
 	if code != exitOK || !strings.Contains(out, "ok (2 devices)") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
