@@ -13,9 +13,6 @@ import (
 	"syscall"
 )
 
-// version is the gateway's version, reported by `gridbox version`, $state and /healthz.
-const version = "0.1.0"
-
 // Exit codes, as README.md "Commands" documents them.
 const (
 	exitOK      = 0
@@ -114,13 +111,4 @@ func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, o)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", lf.format)
-}
-
-func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs, _ := newFlags("version", stderr)
-	if c := parse(fs, args); c >= 0 {
-		return c
-	}
-	fmt.Fprintf(stdout, "gridbox %s\n", version)
-	return exitOK
 }
