@@ -25,7 +25,7 @@ const usage = `gridbox — energy gateway
 usage:
   gridbox run      [-c gridbox.yaml]          run the gateway
   gridbox demo     [--http ADDR] [--mqtt ADDR] run a gateway against built-in simulated devices
-  gridbox sim      PROFILE --listen HOST:PORT [--unit N]
+  gridbox sim      PROFILE --listen HOST:PORT [--unit N] [--faults SPEC]
                                               run one simulated device (Modbus TCP, HTTP, KEBA UDP, Homematic XML-RPC)
   gridbox check    [-c gridbox.yaml]          validate a config; print every error
   gridbox profiles                            list built-in device profiles
