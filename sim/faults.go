@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gridbox/gridbox/sim/httpsim"
 )
 
 // Faults is what a fault-injecting simulator does wrong (gridbox sim
@@ -161,6 +164,9 @@ func (g *faultRNG) fill(b []byte) {
 // StartFaulty is Start with faults injected between the clients and the
 // simulated device. A zero f is Start.
 func StartFaulty(ctx context.Context, name, listen string, unit uint8, f Faults, log *slog.Logger) (*Server, error) {
+	if slices.Contains(httpsim.Names(), name) || name == "keba-p30" || name == "homematic-ccu" {
+		return nil, fmt.Errorf("simulator %s is not a Modbus TCP device: faults apply to Modbus TCP simulators only", name)
+	}
 	return startWith(ctx, name, listen, unit, log, tick, f)
 }
 

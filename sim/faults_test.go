@@ -41,6 +41,15 @@ func TestParseFaults(t *testing.T) {
 	}
 }
 
+func TestFaultsModbusOnly(t *testing.T) {
+	for _, name := range []string{"fronius-solar-api", "keba-p30", "homematic-ccu"} {
+		_, err := StartFaulty(context.Background(), name, "127.0.0.1:0", 0, Faults{Timeout: 0.1}, nil)
+		if err == nil || !strings.Contains(err.Error(), "Modbus TCP simulators only") {
+			t.Errorf("%s: %v, want a refusal", name, err)
+		}
+	}
+}
+
 // startFaultySim runs sunspec-int with faults f (seeded) until the test ends.
 func startFaultySim(t *testing.T, f Faults) *Server {
 	t.Helper()
