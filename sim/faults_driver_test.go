@@ -88,17 +88,6 @@ func (r *faultRecorder) snapshot(dev string) (polls uint64, errs []string, onlin
 	return r.polls[dev], errs, len(sts) > 0 && sts[len(sts)-1].Online && sts[len(sts)-1].Error == ""
 }
 
-func (r *faultRecorder) keys() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var ks []string
-	for k, v := range r.last {
-		ks = append(ks, fmt.Sprintf("%s=%v", k, v.Value))
-	}
-	sort.Strings(ks)
-	return ks
-}
-
 // faultDriver is one Modbus-family driver under test.
 type faultDriver struct {
 	factory func() driver.Factory
