@@ -123,7 +123,8 @@ type Server struct {
 	unit     uint8
 	log      *slog.Logger
 	ms       *modbus.ModbusServer
-	front    *front // for exclusive devices (exclusive.go); nil otherwise
+	front    *front      // for exclusive devices (exclusive.go); nil otherwise
+	faulty   *faultFront // with injected faults (faultfront.go); nil otherwise
 	requests atomic.Uint64
 
 	mu  sync.Mutex // guards dev (the register image and its state)
@@ -144,6 +145,11 @@ func Start(ctx context.Context, name, listen string, unit uint8, log *slog.Logge
 // start is Start with the dynamics period; every 0 means no dynamics (tests
 // call step themselves).
 func start(ctx context.Context, name, listen string, unit uint8, lg *slog.Logger, every time.Duration) (*Server, error) {
+	return startWith(ctx, name, listen, unit, lg, every, Faults{})
+}
+
+// startWith is start with faults injected in front of the device.
+func startWith(ctx context.Context, name, listen string, unit uint8, lg *slog.Logger, every time.Duration, f Faults) (*Server, error) {
 	dev, def, err := newDevice(name)
 	if err != nil {
 		return nil, err
@@ -155,7 +161,7 @@ func start(ctx context.Context, name, listen string, unit uint8, lg *slog.Logger
 		lg = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{name: name, unit: unit, log: lg, dev: dev, done: make(chan struct{})}
-	if err := s.listenAll(listen); err != nil {
+	if err := s.listenFaulty(listen, f); err != nil {
 		return nil, fmt.Errorf("simulator %s on %s: %w", name, listen, err)
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
@@ -256,6 +262,9 @@ func (s *Server) run(ctx context.Context, every time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
+			if s.faulty != nil {
+				_ = s.faulty.close()
+			}
 			if s.front != nil {
 				_ = s.front.close()
 			}

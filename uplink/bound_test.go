@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,7 +17,12 @@ import (
 )
 
 // rssMB is this process's resident set size.
+// rssMB is the process's resident memory after a collection that returns
+// freed memory to the OS: what the process holds, not what the collector
+// has not got round to yet.
 func rssMB(t *testing.T) float64 {
+	runtime.GC()
+	debug.FreeOSMemory()
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		t.Skip("no /proc/self/status")

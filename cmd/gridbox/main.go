@@ -13,9 +13,6 @@ import (
 	"syscall"
 )
 
-// version is the gateway's version, reported by `gridbox version`, $state and /healthz.
-const version = "0.1.0"
-
 // Exit codes, as README.md "Commands" documents them.
 const (
 	exitOK      = 0
@@ -28,7 +25,7 @@ const usage = `gridbox — energy gateway
 usage:
   gridbox run      [-c gridbox.yaml]          run the gateway
   gridbox demo     [--http ADDR] [--mqtt ADDR] run a gateway against built-in simulated devices
-  gridbox sim      PROFILE --listen HOST:PORT [--unit N]
+  gridbox sim      PROFILE --listen HOST:PORT [--unit N] [--faults SPEC]
                                               run one simulated device (Modbus TCP, HTTP, KEBA UDP, Homematic XML-RPC)
   gridbox check    [-c gridbox.yaml]          validate a config; print every error
   gridbox profiles                            list built-in device profiles
@@ -114,13 +111,4 @@ func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, o)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", lf.format)
-}
-
-func cmdVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs, _ := newFlags("version", stderr)
-	if c := parse(fs, args); c >= 0 {
-		return c
-	}
-	fmt.Fprintf(stdout, "gridbox %s\n", version)
-	return exitOK
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/gateway"
+	"github.com/gridbox/gridbox/internal/sdnotify"
 	"github.com/gridbox/gridbox/profile"
 	"github.com/gridbox/gridbox/uplink"
 )
@@ -41,7 +42,24 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gridbox:", err)
 		return exitUsage
 	}
-	return runGateway(ctx, cfg, log, stderr, nil, ctl)
+	// Under systemd (Type=notify): READY=1 once the gateway runs, watchdog
+	// keep-alives while it does, STOPPING=1 on the way out.
+	sd := sdnotify.FromEnv(os.Getenv)
+	wdCtx, stopWatchdog := context.WithCancel(ctx)
+	wdDone := make(chan struct{})
+	go func() {
+		defer close(wdDone)
+		sd.Watchdog(wdCtx, func(err error) { log.Warn("systemd watchdog", "err", err) })
+	}()
+	defer func() { stopWatchdog(); <-wdDone }()
+	ready := func(*gateway.Gateway) {
+		if err := sd.Notify("READY=1"); err != nil {
+			log.Warn("systemd notify", "err", err)
+		}
+	}
+	code = runGateway(ctx, cfg, log, stderr, ready, ctl)
+	_ = sd.Notify("STOPPING=1")
+	return code
 }
 
 // runGateway starts a gateway, calls started (if any) once it listens, and

@@ -14,8 +14,9 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, lf := newFlags("sim", stderr)
 	listen := fs.String("listen", "127.0.0.1:5020", "listen address HOST:PORT (Modbus TCP; HTTP for the HTTP profiles and homematic-ccu; UDP for keba-p30)")
 	unit := fs.Uint("unit", 0, "Modbus unit id (0 = the profile's default)")
+	faultSpec := fs.String("faults", "", "inject faults (Modbus TCP only): timeout=5%,exception=2%,garbage=1%,slow=200ms,halfopen,seed=N")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintf(stderr, "usage: gridbox sim PROFILE --listen HOST:PORT [--unit N]\nprofiles: %s\n", strings.Join(sim.Names(), ", "))
+		fmt.Fprintf(stderr, "usage: gridbox sim PROFILE --listen HOST:PORT [--unit N] [--faults SPEC]\nprofiles: %s\n", strings.Join(sim.Names(), ", "))
 		return exitUsage
 	}
 	name := args[0]
@@ -31,7 +32,17 @@ func cmdSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gridbox:", err)
 		return exitUsage
 	}
-	s, err := sim.Open(ctx, name, *listen, uint8(*unit), log)
+	faults, err := sim.ParseFaults(*faultSpec)
+	if err != nil {
+		fmt.Fprintln(stderr, "gridbox sim: --faults:", err)
+		return exitUsage
+	}
+	var s sim.Simulator
+	if faults.Any() {
+		s, err = sim.StartFaulty(ctx, name, *listen, uint8(*unit), faults, log)
+	} else {
+		s, err = sim.Open(ctx, name, *listen, uint8(*unit), log)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gridbox sim %s: %v\n", name, err)
 		return exitUsage
