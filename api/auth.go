@@ -25,17 +25,18 @@ type authenticator struct {
 	mode        string
 	metricsAuth bool
 	tokens      [][sha256.Size]byte // hashed, so comparisons take the same time for any length
+	sessions    *Sessions           // logins of http.users (login.go); nil without users
 }
 
 // newAuthenticator validates the auth modes and tokens.
-func newAuthenticator(mode, metrics string, tokens []string) (authenticator, error) {
+func newAuthenticator(mode, metrics string, tokens []string, sessions *Sessions) (authenticator, error) {
 	if mode == "" {
 		mode = "token"
 	}
 	if metrics == "" {
 		metrics = "none"
 	}
-	a := authenticator{mode: mode, metricsAuth: metrics == "token"}
+	a := authenticator{mode: mode, metricsAuth: metrics == "token", sessions: sessions}
 	switch mode {
 	case "token", "read-open", "none":
 	default:
@@ -50,8 +51,8 @@ func newAuthenticator(mode, metrics string, tokens []string) (authenticator, err
 		}
 		a.tokens = append(a.tokens, sha256.Sum256([]byte(t)))
 	}
-	if len(a.tokens) == 0 && (mode != "none" || a.metricsAuth) {
-		return a, errors.New("api: auth needs at least one token (auth token/read-open or metrics auth token)")
+	if len(a.tokens) == 0 && sessions == nil && (mode != "none" || a.metricsAuth) {
+		return a, errors.New("api: auth needs at least one token or user (auth token/read-open or metrics auth token)")
 	}
 	return a, nil
 }
@@ -75,7 +76,11 @@ func (a authenticator) wrap(ac access, h http.HandlerFunc) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if e := a.check(r, ac == accessStream); e != nil {
+		e, isSession := a.checkSession(r, ac)
+		if !isSession {
+			e = a.check(r, ac == accessStream)
+		}
+		if e != nil {
 			if e.status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="gridbox"`)
 			}

@@ -10,7 +10,9 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/profile"
 	"github.com/gridbox/gridbox/sink"
+	"github.com/gridbox/gridbox/uplink"
 )
 
 // Config is the `http:` section: the REST API, live stream and web UI.
@@ -19,6 +21,7 @@ type Config struct {
 	Auth        string   `yaml:"auth"` // token (default), read-open, none
 	Tokens      []string `yaml:"tokens"`
 	MetricsAuth string   `yaml:"metrics_auth"` // none (default) or token
+	Users       []User   `yaml:"users"`        // web UI logins (users.go)
 }
 
 // Kind is the `http` sink kind: the REST API with its live stream (each
@@ -40,9 +43,10 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if !config.OneOf(c.Auth, "token", "read-open", "none") {
 		add("auth", "%q: want token, read-open or none", c.Auth)
-	} else if c.Auth != "none" && len(c.Tokens) == 0 {
-		add("tokens", "auth %q needs at least one token (or set http.auth: none for lab use)", c.Auth)
+	} else if c.Auth != "none" && len(c.Tokens) == 0 && len(c.Users) == 0 {
+		add("tokens", "auth %q needs at least one token or user (or set http.auth: none for lab use)", c.Auth)
 	}
+	errs = append(errs, validateUsers(c.Users)...)
 	for i, t := range c.Tokens {
 		if t == "" {
 			add(fmt.Sprintf("tokens[%d]", i), "is empty")
@@ -71,8 +75,12 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	s, err := New(env.Bus, Options{
 		Auth: cfg.Auth, Tokens: cfg.Tokens, MetricsAuth: cfg.MetricsAuth, Version: env.Version,
 		Log: env.Log, Metrics: env.Metrics, Gatherer: env.Gatherer, History: env.History, Audit: env.Audit,
-		Controls: env.Controls, Extra: env.Routes,
+		Controls: env.Controls, Extra: env.Routes, Users: cfg.Users, Sessions: sessionsFrom(ctx),
+		Profiles: profile.Builtin(),
 	})
+	if ed, ok := uplink.ControllerFrom(ctx).(ConfigEditor); ok {
+		s.opts.Config = ed
+	}
 	if err != nil {
 		return nil, err
 	}
