@@ -248,4 +248,3 @@ func setMapValue(m *yaml.Node, k string, v *yaml.Node) {
 	}
 	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, v)
 }
-

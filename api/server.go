@@ -21,13 +21,13 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	Auth        string   // "token" (default), "read-open" or "none"
-	Tokens      []string // accepted bearer tokens
-	Users       []User   // who may log in (POST /api/v1/login); tokens of logins are accepted like Tokens, viewers only read
+	Auth        string        // "token" (default), "read-open" or "none"
+	Tokens      []string      // accepted bearer tokens
+	Users       []User        // who may log in (POST /api/v1/login); tokens of logins are accepted like Tokens, viewers only read
 	Sessions    *Sessions     // login sessions, shared across in-process restarts; nil → a new store
 	Config      ConfigEditor  // edits the config file (device endpoints); nil → those answer 501
 	Profiles    ProfileLister // built-in profiles for the UI's device form; nil → none
-	MetricsAuth string   // "none" (default) or "token"
+	MetricsAuth string        // "none" (default) or "token"
 	Version     string
 	Log         *slog.Logger
 	Metrics     prometheus.Registerer // for the api's own metrics; nil → none

@@ -29,7 +29,6 @@ func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(openapiDoc)
 }
 
-
 // handleMetrics serves the Gatherer in the Prometheus formats, or 404 without one.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	if s.metrics == nil {
