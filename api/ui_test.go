@@ -23,6 +23,9 @@ const out = {
   human: [[1234, "W"], [999, "W"], [0.5, "kW"], [2500000, "Wh"], [1.5, "MWh"], [-3400, "W"], [21.456, "°C"], [null, "W"], [true, ""], [2, "", null, {"2": "heating"}]].map((a) => m.human(...a)),
   watts: [m.watts(2, "kW"), m.watts(150, "W"), m.watts("x", "W")],
   bucket: [m.bucketFor(3600e3), m.bucketFor(86400e3), m.bucketFor(7 * 86400e3), m.bucketFor(30 * 86400e3), m.bucketFor(365 * 86400e3)],
+  labels: m.enumLabels("Condition (35 fault, 303 off, 307 ok, 455 warning)"),
+  nolabels: m.enumLabels("Room temperature setpoint (the device clips writes to 15…30)"),
+  big: [m.human(1234567890, ""), m.human(12345, "V")],
   energy: m.energyWh([{timestamp: 0, value: 1000}, {timestamp: 1800e3, value: 1000}, {timestamp: 3600e3, value: -1000}, {timestamp: 5400e3, value: -1000}]),
 };
 console.log(JSON.stringify(out));
@@ -50,10 +53,13 @@ func TestUIFormat(t *testing.T) {
 		t.Fatalf("node: %v\n%s", err, stderr.String())
 	}
 	var got struct {
-		Human  []string
-		Watts  []*float64
-		Bucket []string
-		Energy struct{ Pos, Neg float64 }
+		Human    []string
+		Watts    []*float64
+		Bucket   []string
+		Energy   struct{ Pos, Neg float64 }
+		Labels   map[string]string
+		NoLabels map[string]string
+		Big      []string
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("harness output %q: %v", out, err)
@@ -67,6 +73,12 @@ func TestUIFormat(t *testing.T) {
 	}
 	if want := "|15m|1h|6h|1d"; strings.Join(got.Bucket, "|") != want {
 		t.Errorf("buckets %q, want %q", got.Bucket, want)
+	}
+	if got.Labels["307"] != "ok" || got.Labels["35"] != "fault" || len(got.Labels) != 4 || got.NoLabels != nil {
+		t.Errorf("enum labels %v and %v", got.Labels, got.NoLabels)
+	}
+	if strings.Join(got.Big, "|") != "1234567890|12,345 V" {
+		t.Errorf("big numbers %q", got.Big)
 	}
 	// 1 kW for 30 min = 500 Wh, the crossing to -1 kW nets 0, -1 kW for 30 min = 500 Wh back.
 	if got.Energy.Pos != 500 || got.Energy.Neg != 500 {

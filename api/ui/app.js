@@ -62,8 +62,8 @@ function Login({ onDone }) {
   const submit = async (e) => {
     e.preventDefault();
     const f = e.target;
-    const r = await api("/api/v1/login", { method: "POST", body: { name: f.name.value, password: f.password.value } });
-    f.password.value = "";
+    const r = await api("/api/v1/login", { method: "POST", body: { name: f.elements.namedItem("name").value, password: f.elements.namedItem("password").value } });
+    f.elements.namedItem("password").value = "";
     if (!r.ok) { setMsg((r.data && r.data.error) || `HTTP ${r.status}`); return; }
     sessionStorage.setItem(TOKEN, r.data.token);
     onDone();

@@ -20,7 +20,20 @@ export function num(v) {
   if (!isFinite(v)) return "—";
   const a = Math.abs(v);
   const d = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
-  return Number(v.toFixed(d)).toLocaleString("en-US", { maximumFractionDigits: d });
+  return Number(v.toFixed(d)).toLocaleString("en-US", { maximumFractionDigits: d, useGrouping: a >= 1e4 && a < 1e9 });
+}
+
+// enumLabels reads the names of a profile's codes from its description,
+// written as "Condition (35 fault, 303 off, 307 ok)"; null when there are none.
+export function enumLabels(description) {
+  const m = /\(((?:-?\d+ [^,()]+)(?:, -?\d+ [^,()]+)+)\)/.exec(description || "");
+  if (!m) return null;
+  const out = {};
+  for (const part of m[1].split(", ")) {
+    const i = part.indexOf(" ");
+    out[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return out;
 }
 
 // human formats a value with its unit: 1234 W → "1.23 kW", 2500000 Wh → "2.5 MWh".

@@ -2,7 +2,7 @@
 // a profile, remove) and Datapoints (live table with search and filters).
 import { html, useState, useEffect } from "/ui/vendor/htm-preact-standalone.module.js";
 import { api, errText } from "/ui/api.js";
-import { human, watts, ago, energyWh } from "/ui/fmt.js";
+import { human, watts, ago, energyWh, enumLabels } from "/ui/fmt.js";
 
 const ROLES = ["pv_power", "grid_power", "battery_power", "ev_power"];
 
@@ -139,10 +139,10 @@ function AddDevice({ onMsg }) {
   const prof = profiles.find((p) => p.name === sel);
   const submit = async (e) => {
     e.preventDefault();
-    const f = e.target;
-    const entry = { id: f.id.value.trim(), driver: prof.driver, url: f.url.value.trim(), profile: prof.name };
-    if (f.unit && f.unit.value) entry.unit = Number(f.unit.value);
-    if (f.interval.value) entry.interval = f.interval.value.trim();
+    const f = (n) => e.target.elements.namedItem(n);
+    const entry = { id: f("id").value.trim(), driver: prof.driver, url: f("url").value.trim(), profile: prof.name };
+    if (f("unit") && f("unit").value) entry.unit = Number(f("unit").value);
+    if (f("interval").value) entry.interval = f("interval").value.trim();
     const r = await api("/api/v1/devices", { method: "POST", body: entry });
     onMsg(r.ok ? { ok: true, text: `Added ${entry.id}; the gateway applies the new config.` } : { ok: false, text: errText(r), problems: r.data && r.data.problems });
   };
@@ -198,7 +198,7 @@ export function Datapoints({ live }) {
       const v = p.value, k = p.device + "/" + p.name;
       return html`<tr key=${k} data-key=${k}>
         <td><a href=${"#/dp/" + encodeURIComponent(p.device) + "/" + encodeURIComponent(p.name)}>${k}</a>${p.description ? html`<div class="muted">${p.description}</div>` : null}</td>
-        <td class="num" data-value>${v ? human(v.value, p.unit) : "—"}</td>
+        <td class="num" data-value>${v ? human(v.value, p.unit, p.allowed, enumLabels(p.description)) : "—"}</td>
         <td class=${v ? QCLASS[v.quality] || "" : "muted"}>${v ? v.quality : "no value"}</td>
         <td class="hide-narrow muted">${v ? ago(v.timestamp, live.at) : ""}</td>
         <td class="hide-narrow">${p.kind}</td><td class="hide-narrow">${p.role || ""}</td></tr>`;

@@ -3,7 +3,7 @@
 // the setpoints and schedules of a controlled actuator.
 import { html, useState, useEffect, useRef } from "/ui/vendor/htm-preact-standalone.module.js";
 import { api, errText } from "/ui/api.js";
-import { human, bucketFor, ago, num } from "/ui/fmt.js";
+import { human, bucketFor, ago, num, enumLabels } from "/ui/fmt.js";
 
 const RANGES = [["1h", 3600e3], ["6h", 6 * 3600e3], ["24h", 24 * 3600e3], ["7d", 7 * 86400e3], ["30d", 30 * 86400e3], ["1y", 365 * 86400e3]];
 
@@ -47,7 +47,7 @@ function WriteForm({ p }) {
   const isNum = p.format === "continuous_numeric";
   const submit = async (e) => {
     e.preventDefault();
-    const raw = e.target.value.value;
+    const raw = e.target.elements.namedItem("value").value;
     let v = raw;
     if (p.allowed) v = p.allowed.find((a) => String(a) === raw);
     else if (isNum) v = raw.trim() === "" ? NaN : Number(raw);
@@ -75,7 +75,7 @@ function Control({ p }) {
   if (!state) return null;
   const put = (what) => async (e) => {
     e.preventDefault();
-    const r = await api(`${base}/${what}`, { method: "PUT", body: e.target.items.value });
+    const r = await api(`${base}/${what}`, { method: "PUT", body: e.target.elements.namedItem("items").value });
     setMsg(r.ok ? `${what} saved` : errText(r) + (r.data && r.data.problems ? ": " + r.data.problems.join("; ") : ""));
   };
   return html`<section aria-labelledby="ctl-h"><h2 id="ctl-h">Control</h2>
@@ -92,7 +92,7 @@ export function PointPage({ live, device, name, canWrite }) {
   const meta = [["Kind", p.kind], ["Format", p.format], ["Unit", p.unit], ["Min", p.min], ["Max", p.max],
     ["Allowed", p.allowed && p.allowed.join(", ")], ["Role", p.role], ["Description", p.description]].filter(([, x]) => x !== undefined && x !== null && x !== "");
   return html`<h2>${device}/${name}</h2>
-    <p><b id="dp-value" style="font-size:1.6rem">${v ? human(v.value, p.unit) : "—"}</b>
+    <p><b id="dp-value" style="font-size:1.6rem">${v ? human(v.value, p.unit, p.allowed, enumLabels(p.description)) : "—"}</b>
       <span class=${v && v.quality === "good" ? "ok" : "warn"}> ${v ? v.quality : "no value"}</span>
       <span class="muted"> ${v ? ago(v.timestamp, live.at) : ""}</span></p>
     <table class="card" style="max-width:600px"><tbody>${meta.map(([k, x]) => html`<tr><th scope="row">${k}</th><td>${String(x)}</td></tr>`)}</tbody></table>
