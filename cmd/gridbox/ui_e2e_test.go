@@ -192,7 +192,7 @@ func TestUIEndToEnd(t *testing.T) {
 	shot("overview")
 	run("narrow dark overview", chromedp.EmulateViewport(360, 780), media("dark"))
 	shot("overview-360-dark")
-	run("wide light", chromedp.EmulateReset(), media("light"))
+	run("wide light", chromedp.EmulateViewport(1280, 900), media("light"))
 
 	// Live values change.
 	run("datapoints", chromedp.Navigate(base+"/#/datapoints"), chromedp.WaitVisible(`#points tbody tr`))
