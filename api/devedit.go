@@ -178,8 +178,8 @@ func editDeviceSeq(data []byte, change func(seq *yaml.Node) *httpError) ([]byte,
 	return buf.Bytes(), nil
 }
 
-// readDeviceEntry decodes one device entry (JSON object with the YAML keys)
-// into a block-style YAML mapping in the body's key order. With pathID the
+// readDeviceEntry decodes one device entry (JSON object with the YAML keys,
+// or the same in YAML, as one list item of `gridbox scan` prints it) into a block-style YAML mapping in the body's key order. With pathID the
 // entry's id must be absent or equal (and is set).
 func readDeviceEntry(w http.ResponseWriter, r *http.Request, pathID string) (*yaml.Node, string, *httpError) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -187,10 +187,17 @@ func readDeviceEntry(w http.ResponseWriter, r *http.Request, pathID string) (*ya
 		return nil, "", bodyError(err)
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(body, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, "", errorf(http.StatusBadRequest, "body", "want one device entry as a JSON object, like {\"id\": \"pv\", \"driver\": \"modbus\", …}")
+	err = yaml.Unmarshal(body, &doc)
+	var entry *yaml.Node
+	if err == nil && len(doc.Content) == 1 {
+		entry = doc.Content[0]
+		if entry.Kind == yaml.SequenceNode && len(entry.Content) == 1 { // one item of `gridbox scan`'s output
+			entry = entry.Content[0]
+		}
 	}
-	entry := doc.Content[0]
+	if entry == nil || entry.Kind != yaml.MappingNode {
+		return nil, "", errorf(http.StatusBadRequest, "body", "want one device entry as a JSON object, like {\"id\": \"pv\", \"driver\": \"modbus\", …} (or one YAML entry of gridbox scan)")
+	}
 	plain(entry)
 	id := ""
 	if v := mapValue(entry, "id"); v != nil {

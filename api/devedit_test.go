@@ -80,6 +80,14 @@ func TestDeviceEdit(t *testing.T) {
 			t.Errorf("%s %s %s: %d %s, want %d %q", c.method, c.path, c.body, rec.Code, rec.Body, c.code, c.sub)
 		}
 	}
+	scan := "  - id: scanned\n    driver: modbus\n    url: tcp://10.0.0.9:502\n    profile: sma-stp # found by scan\n"
+	if rec := request(t, h, "POST", "/api/v1/devices", "", scan); rec.Code != http.StatusCreated || !strings.Contains(ed.data, "id: scanned") {
+		t.Fatalf("add from scan output: %d %s\n%s", rec.Code, rec.Body, ed.data)
+	}
+	if rec := request(t, h, "DELETE", "/api/v1/devices/scanned", "", ""); rec.Code != 200 {
+		t.Fatalf("remove scanned: %d", rec.Code)
+	}
+	ed.applied -= 2
 	if rec := request(t, h, "PUT", "/api/v1/devices/a", "", `{"driver": "modbus", "url": "tcp://new:502"}`); rec.Code != 200 {
 		t.Fatalf("replace: %d %s", rec.Code, rec.Body)
 	}

@@ -161,6 +161,21 @@ function AddDevice({ onMsg }) {
     </form></section>`;
 }
 
+// FromScan adds a device from one entry of `gridbox scan`'s output, pasted as it is.
+function FromScan({ onMsg }) {
+  const submit = async (e) => {
+    e.preventDefault();
+    const text = e.target.elements.namedItem("entry").value;
+    const r = await api("/api/v1/devices", { method: "POST", body: text, headers: { "Content-Type": "application/yaml" } });
+    onMsg(r.ok ? { ok: true, text: `Added ${r.data.id}; the gateway applies the new config.` } : { ok: false, text: errText(r), problems: r.data && r.data.problems });
+  };
+  return html`<section aria-labelledby="scan-h"><h2 id="scan-h">Add from a scan</h2>
+    <form class="grid" id="add-scan" onSubmit=${submit}>
+      <label style="flex-basis:100%">One device entry printed by <code>gridbox scan</code>
+        <textarea name="entry" rows="5" required placeholder="- id: pv_1\n  driver: modbus\n  url: tcp://192.168.1.20:502\n  profile: sma-stp"></textarea></label>
+      <button type="submit">Add</button></form></section>`;
+}
+
 function Msg({ m }) {
   if (!m) return null;
   return html`<div class=${"msg " + (m.ok ? "ok" : "bad")} role="status" id="device-msg">${m.text}
@@ -172,7 +187,7 @@ export function Devices({ live, canWrite }) {
   const devs = Object.values(live.devices).sort((a, b) => a.id.localeCompare(b.id));
   return html`<h2>Devices</h2><${Msg} m=${msg} />
     <ul class="cards" style="list-style:none;padding:0" id="devices">${devs.map((d) => html`<${DeviceCard} key=${d.id} d=${d} canWrite=${canWrite} onMsg=${setMsg} />`)}</ul>
-    ${canWrite ? html`<${AddDevice} onMsg=${setMsg} />` : null}`;
+    ${canWrite ? html`<${AddDevice} onMsg=${setMsg} /><${FromScan} onMsg=${setMsg} />` : null}`;
 }
 
 const QCLASS = { good: "ok", stale: "warn", bad: "bad" };
