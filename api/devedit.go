@@ -18,6 +18,8 @@ import (
 // with it; the caller answers first and calls apply after.
 type ConfigEditor interface {
 	EditConfig(ctx context.Context, edit func(old []byte) ([]byte, error)) (id string, problems []string, apply func(), err error)
+	// ConfigFile returns the config file as it is on disk.
+	ConfigFile() ([]byte, error)
 }
 
 // ProfileLister lists the built-in profiles for the UI's device form.
@@ -63,6 +65,45 @@ func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// handleDeviceConfig answers a device's entry of the config file as YAML,
+// as written there (${ENV} references not expanded), for the UI's editor.
+func (s *Server) handleDeviceConfig(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Config == nil {
+		writeError(w, errorf(http.StatusNotImplemented, "", "the config cannot be edited here: run the gateway with `gridbox run -c FILE`"))
+		return
+	}
+	id := r.PathValue("id")
+	data, err := s.opts.Config.ConfigFile()
+	if err != nil {
+		writeError(w, errorf(http.StatusInternalServerError, "", "%v", err))
+		return
+	}
+	var entry *yaml.Node
+	if _, e := editDeviceSeq(data, func(seq *yaml.Node) *httpError {
+		if i := deviceIndex(seq, id); i >= 0 {
+			entry = seq.Content[i]
+		}
+		return nil
+	}); e != nil {
+		writeError(w, e)
+		return
+	}
+	if entry == nil {
+		writeError(w, errorf(http.StatusNotFound, "", "no device %q in the config", id))
+		return
+	}
+	c := *entry
+	plain(&c)
+	out, err := yaml.Marshal(&c)
+	if err != nil {
+		writeError(w, errorf(http.StatusInternalServerError, "", "%v", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(out)
 }
 
 func (s *Server) handleDeviceAdd(w http.ResponseWriter, r *http.Request) {
@@ -136,6 +177,7 @@ func (s *Server) editDevices(w http.ResponseWriter, r *http.Request, id string, 
 		writeJSON(w, http.StatusUnprocessableEntity, ConfigProblems{Error: "the config check refused the change: " + problems[0], Problems: problems})
 	default:
 		s.log.Info("config changed", "device", id, "method", r.Method, "config_id", cid, "remote", r.RemoteAddr)
+		w.Header().Set("Connection", "close") // the server restarts: do not keep this connection for the next request
 		writeJSON(w, status, DeviceChange{OK: true, ID: id, ConfigID: cid})
 		_ = http.NewResponseController(w).Flush()
 		apply()

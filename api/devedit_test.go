@@ -17,6 +17,12 @@ type fakeEditor struct {
 	applied int
 }
 
+func (f *fakeEditor) ConfigFile() ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return []byte(f.data), nil
+}
+
 func (f *fakeEditor) EditConfig(_ context.Context, edit func([]byte) ([]byte, error)) (string, []string, func(), error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -93,6 +99,12 @@ func TestDeviceEdit(t *testing.T) {
 	}
 	if !strings.Contains(ed.data, "# first\n  - id: a\n    driver: modbus\n    url: tcp://new:502\n") {
 		t.Errorf("replace lost the comment or the id:\n%s", ed.data)
+	}
+	if rec := request(t, h, "GET", "/api/v1/devices/b/config", "", ""); rec.Code != 200 || rec.Body.String() != "id: b\ndriver: modbus\nurl: tcp://y:502\n" {
+		t.Errorf("entry of b: %d %q", rec.Code, rec.Body)
+	}
+	if rec := request(t, h, "GET", "/api/v1/devices/zz/config", "", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("entry of an unknown device: %d", rec.Code)
 	}
 	for _, id := range []string{"c", "a"} {
 		if rec := request(t, h, "DELETE", "/api/v1/devices/"+id, "", ""); rec.Code != 200 {

@@ -134,6 +134,7 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/profiles", accessRead, s.handleProfiles},
 		{"GET /api/v1/status", accessRead, s.handleStatus},
 		{"POST /api/v1/devices", accessWrite, s.handleDeviceAdd},
+		{"GET /api/v1/devices/{id}/config", accessWrite, s.handleDeviceConfig},
 		{"PUT /api/v1/devices/{id}", accessWrite, s.handleDeviceEdit},
 		{"DELETE /api/v1/devices/{id}", accessWrite, s.handleDeviceRemove},
 		{"GET /{$}", accessOpen, s.handleUI},

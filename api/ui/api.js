@@ -12,7 +12,17 @@ export async function api(path, opts = {}) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(body);
   }
-  const r = await fetch(path, { ...opts, headers, body });
+  let r;
+  try {
+    r = await fetch(path, { ...opts, headers, body });
+  } catch (err) {
+    // A connection the gateway closed while restarting after a config
+    // change: an idempotent request is sent once more.
+    const failed = (e) => ({ status: 0, ok: false, data: { error: `not sent: ${e.message} (is the gateway reachable?)` } });
+    if (!["GET", "PUT", "DELETE", undefined].includes(opts.method)) return failed(err);
+    await new Promise((ok) => setTimeout(ok, 500));
+    try { r = await fetch(path, { ...opts, headers, body }); } catch (err2) { return failed(err2); }
+  }
   let data = null;
   try { data = await r.json(); } catch { /* 204 or not JSON */ }
   if (r.status === 401 && path !== "/api/v1/login") window.dispatchEvent(new Event("gridbox-logout"));

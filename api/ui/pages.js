@@ -4,6 +4,15 @@ import { html, useState, useEffect } from "/ui/vendor/htm-preact-standalone.modu
 import { api, errText } from "/ui/api.js";
 import { human, watts, ago, energyWh, enumLabels } from "/ui/fmt.js";
 
+// fetchText gets a text answer (a YAML config entry) with the login token.
+async function fetchText(path) {
+  const tok = sessionStorage.getItem("gridbox.token");
+  const r = await fetch(path, { headers: tok ? { Authorization: "Bearer " + tok } : {} });
+  const text = await r.text();
+  if (r.ok) return { ok: true, text };
+  try { return { ok: false, text: JSON.parse(text).error }; } catch { return { ok: false, text: `HTTP ${r.status}` }; }
+}
+
 const ROLES = ["pv_power", "grid_power", "battery_power", "ev_power"];
 
 // powers sums the live power of each role in W (null: no such datapoint).
@@ -116,6 +125,19 @@ export function Overview({ live }) {
 
 function DeviceCard({ d, canWrite, onMsg }) {
   const [sure, setSure] = useState(false);
+  const [text, setText] = useState(null);
+  const path = `/api/v1/devices/${encodeURIComponent(d.id)}`;
+  const edit = async () => {
+    if (text !== null) { setText(null); return; }
+    const r = await fetchText(path + "/config");
+    if (r.ok) setText(r.text); else onMsg({ ok: false, text: r.text });
+  };
+  const save = async (e) => {
+    e.preventDefault();
+    const r = await api(path, { method: "PUT", body: e.target.elements.namedItem("entry").value, headers: { "Content-Type": "application/yaml" } });
+    onMsg(r.ok ? { ok: true, text: `Saved ${d.id}; the gateway applies the new config.` } : { ok: false, text: errText(r), problems: r.data && r.data.problems });
+    if (r.ok) setText(null);
+  };
   const remove = async () => {
     if (!sure) { setSure(true); return; }
     const r = await api(`/api/v1/devices/${encodeURIComponent(d.id)}`, { method: "DELETE" });
@@ -127,6 +149,9 @@ function DeviceCard({ d, canWrite, onMsg }) {
     <div class="muted">last seen ${ago(d.last_seen)}</div>
     <div>${d.polls} polls, ${d.errors} errors</div>
     ${d.error ? html`<div class="bad">Last error: ${d.error}</div>` : null}
+    ${canWrite ? html`<button type="button" onClick=${edit} aria-expanded=${text !== null} aria-label=${"Edit device " + d.id}>Edit</button> ` : null}
+    ${text !== null ? html`<form onSubmit=${save} class="grid"><label style="flex-basis:100%">Config entry (YAML)
+      <textarea name="entry" rows="7" value=${text}></textarea></label><button class="primary" type="submit">Save</button></form>` : null}
     ${canWrite ? html`<button type="button" class="danger" onClick=${remove} aria-label=${(sure ? "Confirm: remove device " : "Remove device ") + d.id}>${sure ? "Confirm removal" : "Remove"}</button>` : null}
   </li>`;
 }

@@ -116,6 +116,17 @@ func (c *controller) EditConfig(_ context.Context, edit func(old []byte) ([]byte
 	return c.id, nil, func() { c.restart(cfg) }, nil
 }
 
+// ConfigFile implements api.ConfigEditor.
+func (c *controller) ConfigFile() ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	data, err := os.ReadFile(c.path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return data, nil
+}
+
 // Reload implements uplink.Controller: the config file, re-read.
 func (c *controller) Reload() error {
 	data, err := os.ReadFile(c.path)

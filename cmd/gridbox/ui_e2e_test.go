@@ -96,9 +96,15 @@ func startUIGateway(t *testing.T) (addr, path, spareURL string) {
 	var once sync.Once
 	up := make(chan struct{})
 	done := make(chan int)
+	logs := &testenv.Buffer{}
 	go func() {
-		done <- runGateway(ctx, cfg, slog.New(slog.DiscardHandler), &testenv.Buffer{}, func(*gateway.Gateway) { once.Do(func() { close(up) }) }, ctl)
+		done <- runGateway(ctx, cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})), logs, func(*gateway.Gateway) { once.Do(func() { close(up) }) }, ctl)
 	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", logs.String())
+		}
+	})
 	t.Cleanup(func() { cancel(); <-done })
 	select {
 	case <-up:
@@ -164,8 +170,8 @@ func TestUIEndToEnd(t *testing.T) {
 		t.Helper()
 		defer func() {
 			if t.Failed() {
-				text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-				t.Logf("page:\n%s", text)
+				text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.__errs) + "\n" + document.body.innerText.slice(0, 400)`))
+				t.Logf("page (%v):\n%s", err, text)
 			}
 		}()
 		testenv.Eventually(t, 60*time.Second, what, func() bool {
@@ -231,6 +237,16 @@ func TestUIEndToEnd(t *testing.T) {
 	eventually("the device added", `(document.getElementById("device-msg") || {}).textContent?.includes("Added office")`)
 	eventually("the new device polling", `(() => { const c = document.querySelector('[data-device="office"]'); return !!c && c.textContent.includes("online") && !/\b0 polls/.test(c.textContent) })()`)
 	shot("device-added")
+	run("edit", chromedp.Click(`button[aria-label="Edit device office"]`), chromedp.WaitVisible(`[data-device="office"] textarea[name=entry]`))
+	eventually("the entry to edit", `document.querySelector('[data-device="office"] textarea').value.includes("profile: demo-room")`)
+	eval(`(() => { const a = document.querySelector('[data-device="office"] textarea'); a.value = a.value.replace("interval: 1s", "interval: 2s"); return true })()`)
+	run("save", chromedp.Click(`[data-device="office"] button[type=submit]`))
+	eventually("the device saved", `(document.getElementById("device-msg") || {}).textContent?.includes("Saved office")`)
+	eventually("the edited device polling", `(() => { const c = document.querySelector('[data-device="office"]'); return !!c && c.textContent.includes("online") && !/\b0 polls/.test(c.textContent) })()`)
+	if data, err := os.ReadFile(path); err != nil || !strings.Contains(string(data), "interval: 2s") {
+		t.Errorf("edited entry not in the config (%v):\n%s", err, data)
+	}
+	eval(`window.__errs = []; addEventListener("error", (e) => __errs.push(e.message)); addEventListener("unhandledrejection", (e) => __errs.push(String(e.reason && e.reason.stack || e.reason))); true`)
 	run("remove", chromedp.Click(`button[aria-label="Remove device office"]`), chromedp.Click(`button[aria-label="Confirm: remove device office"]`))
 	eventually("the device gone", `!document.querySelector('[data-device="office"]') && document.querySelectorAll("[data-device]").length === 3`)
 	shot("device-removed")
