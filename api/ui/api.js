@@ -12,16 +12,18 @@ export async function api(path, opts = {}) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(body);
   }
+  // A connection refused or closed while the gateway restarts after a
+  // config change: an idempotent request is sent again for a few seconds.
+  const idempotent = ["GET", "PUT", "DELETE", undefined].includes(opts.method);
   let r;
-  try {
-    r = await fetch(path, { ...opts, headers, body });
-  } catch (err) {
-    // A connection the gateway closed while restarting after a config
-    // change: an idempotent request is sent once more.
-    const failed = (e) => ({ status: 0, ok: false, data: { error: `not sent: ${e.message} (is the gateway reachable?)` } });
-    if (!["GET", "PUT", "DELETE", undefined].includes(opts.method)) return failed(err);
-    await new Promise((ok) => setTimeout(ok, 500));
-    try { r = await fetch(path, { ...opts, headers, body }); } catch (err2) { return failed(err2); }
+  for (const wait of [300, 700, 1500, 3000, -1]) {
+    try {
+      r = await fetch(path, { ...opts, headers, body });
+      break;
+    } catch (err) {
+      if (!idempotent || wait < 0) return { status: 0, ok: false, data: { error: `not sent: ${err.message} (is the gateway reachable?)` } };
+      await new Promise((ok) => setTimeout(ok, wait));
+    }
   }
   let data = null;
   try { data = await r.json(); } catch { /* 204 or not JSON */ }

@@ -79,7 +79,7 @@ function Login({ onDone }) {
 
 const tabs = [["#/", "Overview"], ["#/devices", "Devices"], ["#/datapoints", "Datapoints"]];
 
-function Header({ route, session, connected, onLogout }) {
+function Header({ route, session, connected, onLogout, onLogin }) {
   const cur = route.startsWith("#/dp/") ? "#/datapoints" : route;
   const theme = () => {
     const r = document.documentElement, next = r.dataset.theme === "dark" ? "light" : "dark";
@@ -92,13 +92,15 @@ function Header({ route, session, connected, onLogout }) {
     <span class="spacer muted" role="status" id="conn">${connected ? "live" : "connecting…"}</span>
     <button type="button" onClick=${theme} aria-label="Switch dark or light theme">◐</button>
     ${session.name ? html`<span class="muted">${session.name} (${session.role})</span>
-      <button type="button" id="logout" onClick=${onLogout}>Log out</button>` : null}
+      <button type="button" id="logout" onClick=${onLogout}>Log out</button>`
+      : session.login ? html`<button type="button" id="login" onClick=${onLogin}>Log in</button>` : null}
   </header>`;
 }
 
 function App() {
   const [session, setSession] = useState(null);
   const [gen, setGen] = useState(0);
+  const [wantLogin, setWantLogin] = useState(false); // read-open: log in to write
   const route = useRoute();
   useEffect(() => {
     api("/api/v1/session").then((r) => setSession(r.data || { auth: "token" }));
@@ -108,10 +110,10 @@ function App() {
     window.addEventListener("gridbox-logout", out);
     return () => window.removeEventListener("gridbox-logout", out);
   }, []);
-  const needLogin = session && !session.role && session.auth === "token";
+  const needLogin = session && ((!session.role && session.auth === "token") || (wantLogin && !session.name));
   const live = useLive(session && !needLogin ? gen + 1 : 0);
   if (!session) return html`<p class="loading">gridbox is loading…</p>`;
-  if (needLogin) return html`<${Login} onDone=${() => setGen((g) => g + 1)} />`;
+  if (needLogin) return html`<${Login} onDone=${() => { setWantLogin(false); setGen((g) => g + 1); }} />`;
   const logout = async () => {
     await api("/api/v1/logout", { method: "POST" });
     sessionStorage.removeItem(TOKEN);
@@ -125,7 +127,7 @@ function App() {
   } else if (route === "#/devices") page = html`<${Devices} live=${live} canWrite=${canWrite} />`;
   else if (route === "#/datapoints") page = html`<${Datapoints} live=${live} />`;
   else page = html`<${Overview} live=${live} />`;
-  return html`<${Header} route=${route} session=${session} connected=${live.connected} onLogout=${logout} />
+  return html`<${Header} route=${route} session=${session} connected=${live.connected} onLogout=${logout} onLogin=${() => setWantLogin(true)} />
     <main id="main">${page}</main>`;
 }
 
