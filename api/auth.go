@@ -47,18 +47,19 @@ type authenticator struct {
 	mode        string
 	metricsAuth bool
 	tokens      []token
+	sessions    *Sessions // logins of http.users (login.go); nil without users
 }
 
 // newAuthenticator validates the auth modes and tokens. Plain tokens have
 // scope admin.
-func newAuthenticator(mode, metrics string, plain []string, scoped []ScopedToken) (authenticator, error) {
+func newAuthenticator(mode, metrics string, plain []string, scoped []ScopedToken, sessions *Sessions) (authenticator, error) {
 	if mode == "" {
 		mode = "token"
 	}
 	if metrics == "" {
 		metrics = "none"
 	}
-	a := authenticator{mode: mode, metricsAuth: metrics == "token"}
+	a := authenticator{mode: mode, metricsAuth: metrics == "token", sessions: sessions}
 	switch mode {
 	case "token", "read-open", "none":
 	default:
@@ -80,8 +81,8 @@ func newAuthenticator(mode, metrics string, plain []string, scoped []ScopedToken
 		}
 		a.tokens = append(a.tokens, token{sha256.Sum256([]byte(t.Token)), t.Scope})
 	}
-	if len(a.tokens) == 0 && (mode != "none" || a.metricsAuth) {
-		return a, errors.New("api: auth needs at least one token (auth token/read-open or metrics auth token)")
+	if len(a.tokens) == 0 && sessions == nil && (mode != "none" || a.metricsAuth) {
+		return a, errors.New("api: auth needs at least one token or user (auth token/read-open or metrics auth token)")
 	}
 	return a, nil
 }

@@ -47,7 +47,11 @@ func (s *Server) guard(ac access, h http.HandlerFunc) http.Handler {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e, reason := s.auth.check(r, ac)
+		e, isSession := s.auth.checkSession(r, ac)
+		reason := "session"
+		if !isSession {
+			e, reason = s.auth.check(r, ac)
+		}
 		if e == nil {
 			h(w, r)
 			return

@@ -201,15 +201,22 @@ func TestUI(t *testing.T) {
 	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 		t.Fatalf("GET / %d %q", w.Code, w.Header().Get("Content-Type"))
 	}
-	body := w.Body.String()
-	for _, want := range []string{"/api/v1/datapoints", "/api/v1/stream", "access_token", "sessionStorage"} {
-		if !strings.Contains(body, want) {
+	page := w.Body.String()
+	for _, f := range []string{"app.js", "api.js", "pages.js", "point.js"} {
+		w := e.do(t, "GET", "/ui/"+f, "", "")
+		if w.Code != 200 {
+			t.Fatalf("GET /ui/%s: %d", f, w.Code)
+		}
+		page += w.Body.String()
+	}
+	for _, want := range []string{"/api/v1/datapoints", "/api/v1/stream", "access_token", "sessionStorage", "/api/v1/login"} {
+		if !strings.Contains(page, want) {
 			t.Errorf("page does not use %s", want)
 		}
 	}
-	for _, bad := range []string{"http://", "https://", "<script src", "<link"} {
-		if strings.Contains(body, bad) {
-			t.Errorf("page refers to external resource (%q)", bad)
+	for _, bad := range []string{"http://", "https://", "localStorage.setItem(TOKEN", "gridbox.password"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page refers to external resource or stores a password (%q)", bad)
 		}
 	}
 }

@@ -10,7 +10,9 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/profile"
 	"github.com/gridbox/gridbox/sink"
+	"github.com/gridbox/gridbox/uplink"
 )
 
 // Config is the `http:` section: the REST API, live stream and web UI.
@@ -21,6 +23,7 @@ type Config struct {
 	TokenFiles  []string      `yaml:"token_files"`  // files of "<token> [scope]" lines
 	MetricsAuth string        `yaml:"metrics_auth"` // none (default) or token
 	CORSOrigins []string      `yaml:"cors_origins"` // browser origins allowed cross-origin; none: CORS off
+	Users       []User        `yaml:"users"`        // web UI logins (users.go)
 }
 
 // tokens reads every configured token (token files too); errs holds one
@@ -64,11 +67,12 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if !config.OneOf(c.Auth, "token", "read-open", "none") {
 		add("auth", "%q: want token, read-open or none", c.Auth)
-	} else if c.Auth != "none" && len(c.Tokens)+len(c.TokenFiles) == 0 {
-		add("tokens", "auth %q needs at least one token (or set http.auth: none for lab use)", c.Auth)
+	} else if c.Auth != "none" && len(c.Tokens)+len(c.TokenFiles) == 0 && len(c.Users) == 0 {
+		add("tokens", "auth %q needs at least one token or user (or set http.auth: none for lab use)", c.Auth)
 	}
 	_, terrs := c.tokens()
 	errs = append(errs, terrs...)
+	errs = append(errs, validateUsers(c.Users)...)
 	if !config.OneOf(c.MetricsAuth, "none", "token") {
 		add("metrics_auth", "%q: want none or token", c.MetricsAuth)
 	}
@@ -96,10 +100,14 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	s, err := New(env.Bus, Options{
 		Auth: cfg.Auth, Scoped: toks, MetricsAuth: cfg.MetricsAuth, CORSOrigins: cfg.CORSOrigins, Version: env.Version,
 		Log: env.Log, Metrics: env.Metrics, Gatherer: env.Gatherer, History: env.History, Audit: env.Audit,
-		Controls: env.Controls, Extra: env.Routes,
+		Controls: env.Controls, Extra: env.Routes, Users: cfg.Users, Sessions: sessionsFrom(ctx),
+		Profiles: profile.Builtin(),
 	})
 	if err != nil {
 		return nil, err
+	}
+	if ed, ok := uplink.ControllerFrom(ctx).(ConfigEditor); ok {
+		s.opts.Config = ed
 	}
 	if cfg.Auth == "none" {
 		env.Log.Warn("http.auth is none: the API accepts writes from anyone who can reach it; use only on loopback or in a lab", "listen", cfg.Listen)

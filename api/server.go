@@ -25,6 +25,10 @@ type Options struct {
 	Tokens      []string      // accepted bearer tokens, scope admin
 	Scoped      []ScopedToken // accepted bearer tokens with a scope
 	CORSOrigins []string      // browser origins allowed cross-origin ("*": any); none: no CORS headers
+	Users       []User        // who may log in (POST /api/v1/login); tokens of logins are accepted like Tokens, viewers only read
+	Sessions    *Sessions     // login sessions, shared across in-process restarts; nil → a new store
+	Config      ConfigEditor  // edits the config file (device endpoints); nil → those answer 501
+	Profiles    ProfileLister // built-in profiles for the UI's device form; nil → none
 	MetricsAuth string        // "none" (default) or "token"
 	Version     string
 	Log         *slog.Logger
@@ -43,6 +47,8 @@ type Server struct {
 	log       *slog.Logger
 	auth      authenticator
 	authFail  *authAudit
+	users     *userSet // nil without http.users
+	assets    assets   // the web UI's files, with their gzip forms
 	mux       *http.ServeMux
 	routes    []route
 	requests  *prometheus.CounterVec
@@ -68,11 +74,25 @@ func New(b *bus.Bus, o Options) (*Server, error) {
 	if b == nil {
 		return nil, errors.New("api: bus is nil")
 	}
-	auth, err := newAuthenticator(o.Auth, o.MetricsAuth, o.Tokens, o.Scoped)
+	users, err := newUserSet(o.Users)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{bus: b, opts: o, log: o.Log, auth: auth, mux: http.NewServeMux(), heartbeat: heartbeatInterval}
+	var sessions *Sessions
+	if users != nil {
+		sessions = o.Sessions
+		if sessions == nil {
+			sessions = NewSessions()
+		}
+	}
+	auth, err := newAuthenticator(o.Auth, o.MetricsAuth, o.Tokens, o.Scoped, sessions)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{bus: b, opts: o, log: o.Log, auth: auth, users: users, mux: http.NewServeMux(), heartbeat: heartbeatInterval}
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -112,7 +132,17 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/openapi.json", accessOpen, s.handleOpenAPI},
 		{"GET /healthz", accessOpen, s.handleHealth},
 		{"GET /metrics", accessMetrics, s.handleMetrics},
+		{"POST /api/v1/login", accessOpen, s.handleLogin},
+		{"POST /api/v1/logout", accessOpen, s.handleLogout},
+		{"GET /api/v1/session", accessOpen, s.handleSession},
+		{"GET /api/v1/profiles", accessRead, s.handleProfiles},
+		{"GET /api/v1/status", accessRead, s.handleStatus},
+		{"POST /api/v1/devices", accessWrite, s.handleDeviceAdd},
+		{"GET /api/v1/devices/{id}/config", accessWrite, s.handleDeviceConfig},
+		{"PUT /api/v1/devices/{id}", accessWrite, s.handleDeviceEdit},
+		{"DELETE /api/v1/devices/{id}", accessWrite, s.handleDeviceRemove},
 		{"GET /{$}", accessOpen, s.handleUI},
+		{"GET /ui/{file...}", accessOpen, s.handleAsset},
 	}
 }
 

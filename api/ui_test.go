@@ -3,6 +3,9 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,114 +15,107 @@ import (
 	"github.com/gridbox/gridbox/internal/testenv"
 )
 
-// uiHarness runs the page's script against a minimal fake DOM and API, sets
-// the setpoint through its Set button several times and prints each message
-// shown, with its class, as JSON.
-const uiHarness = `
-const fs = require("fs"), vm = require("vm");
-class El {
-  constructor(tag) { Object.assign(this, { tagName: tag.toUpperCase(), children: [], rows: [], cells: [], textContent: "", className: "", dataset: {}, value: "", title: "", placeholder: "" }); }
-  insertRow() { const r = new El("tr"); this.rows.push(r); this.children.push(r); return r; }
-  insertCell() { const c = new El("td"); this.cells.push(c); this.children.push(c); return c; }
-  append(...n) { this.children.push(...n); }
-  replaceChildren(...n) { this.children = n; this.rows = []; this.cells = []; }
-}
-const ids = {};
-globalThis.document = { getElementById: (id) => ids[id] || (ids[id] = new El("span")), createElement: (t) => new El(t), querySelector: () => null };
-globalThis.window = { addEventListener() {} };
-globalThis.sessionStorage = { getItem: () => null, setItem() {} };
-globalThis.CSS = { escape: (s) => s };
-globalThis.EventSource = class { addEventListener() {} close() {} };
-let msg = null, answer = null;
-const shown = [];
-const show = (step) => shown.push({ step, text: msg.textContent, class: msg.className });
-globalThis.fetch = async (path, opts = {}) => {
-  const ok = (data) => ({ status: 200, json: async () => data });
-  if (path === "/healthz") return ok({ version: "test" });
-  if (path === "/api/v1/devices") return ok([{ id: "room", driver: "sim", online: true, last_seen: 0, error: "", polls: 0, errors: 0 }]);
-  if (path === "/api/v1/datapoints") return ok([{ device: "room", name: "setpoint", kind: "actuator", format: "continuous_numeric",
-    unit: "°C", min: 5, max: 30, allowed: null, description: "", role: "", value: null }]);
-  show("pending");
-  if (answer instanceof Error) throw answer;
-  return { status: answer.status, json: async () => answer.data };
+// fmtHarness imports the UI's formatting module and prints what it makes of
+// a list of cases, as JSON.
+const fmtHarness = `
+const m = await import(process.argv[2]);
+const out = {
+  human: [[1234, "W"], [999, "W"], [0.5, "kW"], [2500000, "Wh"], [1.5, "MWh"], [-3400, "W"], [21.456, "°C"], [null, "W"], [true, ""], [2, "", null, {"2": "heating"}]].map((a) => m.human(...a)),
+  watts: [m.watts(2, "kW"), m.watts(150, "W"), m.watts("x", "W")],
+  bucket: [m.bucketFor(3600e3), m.bucketFor(86400e3), m.bucketFor(7 * 86400e3), m.bucketFor(30 * 86400e3), m.bucketFor(365 * 86400e3)],
+  labels: m.enumLabels("Condition (35 fault, 303 off, 307 ok, 455 warning)"),
+  nolabels: m.enumLabels("Room temperature setpoint (the device clips writes to 15…30)"),
+  big: [m.human(1234567890, ""), m.human(12345, "V")],
+  energy: m.energyWh([{timestamp: 0, value: 1000}, {timestamp: 1800e3, value: 1000}, {timestamp: 3600e3, value: -1000}, {timestamp: 5400e3, value: -1000}]),
 };
-(async () => {
-  vm.runInThisContext(fs.readFileSync(process.argv[2], "utf8"));
-  for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
-  const [input, , btn, m] = ids.points.rows[0].cells[6].children;
-  msg = m;
-  const set = async (step, text, a) => { input.value = text; answer = a; await btn.onclick().catch(() => {}); show(step); };
-  await set("ok", "22", { status: 200, data: { ok: true, value: 22, timestamp: 1 } });
-  await set("not a number", "abc", null);
-  await set("ok again", "23", { status: 200, data: { ok: true, value: 23, timestamp: 2 } });
-  await set("empty", "", null);
-  await set("refused", "35", { status: 422, data: { error: "above max 30", field: "value" } });
-  await set("network", "20", new Error("network down"));
-  console.log(JSON.stringify(shown));
-})().catch((e) => { console.error(e); process.exit(1); });
+console.log(JSON.stringify(out));
 `
 
-// TestUIWriteMessageStyle: every message of the Set button carries its own
-// style — a refusal is shown as an error even right after a success.
-func TestUIWriteMessageStyle(t *testing.T) {
+// TestUIFormat: units are shown with SI prefixes, enum names with their
+// value, the chart's aggregation grows with the range (so a year stays a
+// few hundred points), and power integrates to energy per direction.
+func TestUIFormat(t *testing.T) {
 	node := testenv.Tool(t, "node") // skipped locally without node, a failure in CI
-	page := string(indexHTML)
-	_, script, ok := strings.Cut(page, "<script>")
-	script, _, ok2 := strings.Cut(script, "</script>")
-	if !ok || !ok2 {
-		t.Fatal("index.html has no <script> element")
-	}
 	dir := t.TempDir()
-	scriptPath, harnessPath := filepath.Join(dir, "page.js"), filepath.Join(dir, "harness.js")
-	if err := os.WriteFile(scriptPath, []byte(script), 0o644); err != nil {
+	harness := filepath.Join(dir, "harness.mjs")
+	if err := os.WriteFile(harness, []byte(fmtHarness), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(harnessPath, []byte(uiHarness), 0o644); err != nil {
+	abs, err := filepath.Abs("ui/fmt.js")
+	if err != nil {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	cmd := exec.Command(node, harnessPath, scriptPath)
+	cmd := exec.Command(node, harness, "file://"+abs)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, stderr.String())
 	}
-	type shown struct{ Step, Text, Class string }
-	var got []shown
+	var got struct {
+		Human    []string
+		Watts    []*float64
+		Bucket   []string
+		Energy   struct{ Pos, Neg float64 }
+		Labels   map[string]string
+		NoLabels map[string]string
+		Big      []string
+	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("harness output %q: %v", out, err)
 	}
-	want := []shown{
-		{"pending", "…", "msg busy"},
-		{"ok", "ok: 22", "msg ok"},
-		{"not a number", "enter a number", "msg err"},
-		{"pending", "…", "msg busy"},
-		{"ok again", "ok: 23", "msg ok"},
-		{"empty", "enter a number", "msg err"},
-		{"pending", "…", "msg busy"},
-		{"refused", "422: above max 30", "msg err"},
-		{"pending", "…", "msg busy"},
-		{"network", "not sent: network down", "msg err"},
+	wantHuman := []string{"1.23 kW", "999 W", "500 W", "2.5 MWh", "1.5 MWh", "-3.4 kW", "21.5 °C", "—", "on", "heating (2)"}
+	if strings.Join(got.Human, "|") != strings.Join(wantHuman, "|") {
+		t.Errorf("human: %q, want %q", got.Human, wantHuman)
 	}
-	if len(got) != len(want) {
-		t.Fatalf("messages %+v, want %+v", got, want)
+	if len(got.Watts) != 3 || got.Watts[0] == nil || *got.Watts[0] != 2000 || got.Watts[1] == nil || *got.Watts[1] != 150 || got.Watts[2] != nil {
+		t.Errorf("watts: %v, want 2000, 150, null", got.Watts)
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("message %d: %+v, want %+v", i, got[i], want[i])
-		}
+	if want := "|15m|1h|6h|1d"; strings.Join(got.Bucket, "|") != want {
+		t.Errorf("buckets %q, want %q", got.Bucket, want)
+	}
+	if got.Labels["307"] != "ok" || got.Labels["35"] != "fault" || len(got.Labels) != 4 || got.NoLabels != nil {
+		t.Errorf("enum labels %v and %v", got.Labels, got.NoLabels)
+	}
+	if strings.Join(got.Big, "|") != "1234567890|12,345 V" {
+		t.Errorf("big numbers %q", got.Big)
+	}
+	// 1 kW for 30 min = 500 Wh, the crossing to -1 kW nets 0, -1 kW for 30 min = 500 Wh back.
+	if got.Energy.Pos != 500 || got.Energy.Neg != 500 {
+		t.Errorf("energy %+v, want 500 Wh each way", got.Energy)
 	}
 }
 
-// TestUIMessageClassesStyled: the classes the Set button uses have a style.
-func TestUIMessageClassesStyled(t *testing.T) {
-	page := string(indexHTML)
-	for _, sel := range []string{".msg.ok {", ".msg.err {", ".msg.busy {"} {
-		if !strings.Contains(page, sel) {
-			t.Errorf("index.html has no style for %s", strings.TrimSuffix(sel, " {"))
+// TestUIAssets: every file the page loads is served (gzip when accepted)
+// with the policy that keeps it to its own origin, and the whole page
+// stays small.
+func TestUIAssets(t *testing.T) {
+	s := newEnv(t, Options{Auth: "none"}).srv
+	for _, path := range []string{"/", "/ui/app.js", "/ui/api.js", "/ui/pages.js", "/ui/point.js", "/ui/fmt.js", "/ui/app.css",
+		"/ui/vendor/htm-preact-standalone.module.js", "/ui/vendor/uPlot.iife.min.js", "/ui/vendor/uPlot.min.css", "/ui/vendor/LICENSE.uplot"} {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Encoding") != "gzip" {
+			t.Errorf("%s: %d, encoding %q", path, rec.Code, rec.Header().Get("Content-Encoding"))
+		}
+		if !strings.Contains(rec.Header().Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Errorf("%s: policy %q", path, rec.Header().Get("Content-Security-Policy"))
 		}
 	}
-	if strings.Contains(page, "msg.textContent =") && strings.Count(page, "msg.textContent =") != 1 {
-		t.Error("index.html sets a write message without showMsg, which sets its class too")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui/app.js", nil))
+	body, _ := io.ReadAll(rec.Body)
+	if rec.Header().Get("Content-Encoding") != "" || !strings.Contains(string(body), "render(") || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/javascript") {
+		t.Errorf("plain app.js: encoding %q, type %q", rec.Header().Get("Content-Encoding"), rec.Header().Get("Content-Type"))
+	}
+	raw, gz, err := PageWeight()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("page weight: %d bytes, %d bytes gzip-compressed", raw, gz)
+	if gz >= 300<<10 {
+		t.Errorf("page weight %d bytes compressed, want < 300 kB", gz)
 	}
 }

@@ -90,6 +90,43 @@ func (c *controller) ApplyConfig(_ context.Context, data []byte) (string, []stri
 	return c.id, nil, func() { c.restart(cfg) }, nil
 }
 
+// EditConfig implements api.ConfigEditor: edit gets the file's bytes and
+// returns the new ones, which are checked, written and applied like a
+// remote config. The lock makes concurrent edits apply one after the other.
+func (c *controller) EditConfig(_ context.Context, edit func(old []byte) ([]byte, error)) (string, []string, func(), error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, err := os.ReadFile(c.path)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("config: %w", err)
+	}
+	data, err := edit(old)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	cfg, errs := check(data)
+	if len(errs) > 0 {
+		return "", errs, nil, nil
+	}
+	if err := writeAtomic(c.path, data); err != nil {
+		return "", nil, nil, err
+	}
+	cfg.File = c.path
+	c.id = configID(data)
+	return c.id, nil, func() { c.restart(cfg) }, nil
+}
+
+// ConfigFile implements api.ConfigEditor.
+func (c *controller) ConfigFile() ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	data, err := os.ReadFile(c.path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return data, nil
+}
+
 // Reload implements uplink.Controller: the config file, re-read.
 func (c *controller) Reload() error {
 	data, err := os.ReadFile(c.path)
@@ -134,8 +171,14 @@ func (c *controller) restart(cfg *config.Config) {
 	}
 }
 
-// writeAtomic replaces path with data: a synced temporary file renamed over it.
+// writeAtomic replaces path with data: a synced temporary file renamed over
+// it. The previous version is kept as <path>.bak.
 func writeAtomic(path string, data []byte) error {
+	if prev, err := os.ReadFile(path); err == nil {
+		if err := os.WriteFile(path+".bak", prev, 0o600); err != nil {
+			return fmt.Errorf("write config backup: %w", err)
+		}
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".gridbox-config-*")
 	if err != nil {
 		return fmt.Errorf("write config: %w", err)

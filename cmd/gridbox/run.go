@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/gridbox/gridbox/api"
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/gateway"
 	"github.com/gridbox/gridbox/internal/sdnotify"
@@ -68,6 +69,7 @@ func cmdRun(ctx context.Context, args []string, _, stderr io.Writer) int {
 // in-process; a config that fails to start falls back to the previous one.
 func runGateway(ctx context.Context, cfg *config.Config, log *slog.Logger, stderr io.Writer, started func(*gateway.Gateway), ctl *controller) int {
 	var reload chan *config.Config
+	ctx = api.WithSessions(ctx, api.NewSessions()) // logins survive in-process restarts
 	if ctl != nil {
 		reload = ctl.reload
 		ctx = uplink.WithController(ctx, ctl)
