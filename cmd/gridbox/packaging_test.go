@@ -15,6 +15,7 @@ func TestShippedConfigsCheck(t *testing.T) {
 	hermeticEnv(t)
 	t.Setenv("GRIDBOX_API_TOKEN", "test-token")
 	t.Setenv("GRIDBOX_PG_PASSWORD", "test-password")
+	t.Setenv("GRIDBOX_MQTT_PASSWORD", "test-password")
 	for _, cfg := range []string{"../../examples/gridbox.yaml", "../../packaging/compose/gridbox.yaml"} {
 		var out, errb bytes.Buffer
 		if code := cmdCheck(context.Background(), []string{"-c", cfg}, &out, &errb); code != exitOK {
