@@ -98,7 +98,7 @@ func (b *Bus) write(ctx context.Context, meta model.Datapoint, d *deviceEntry, v
 		return nil, b.refuse(err)
 	case d.writer == nil:
 		return nil, b.refuse(ErrNoWriter)
-	case has && !dog && last.Quality == model.Good && sameValue(last.Value, nv):
+	case has && !dog && last.Quality == model.Good && model.SameValue(last.Value, nv):
 		return last.Value, errUnchanged
 	case !dog && !d.limit.allow(meta.Name, model.NowMs()):
 		return nil, b.refuse(fmt.Errorf("%w: at most one write per %d ms", ErrRateLimited, d.limit.gap))
@@ -123,23 +123,6 @@ func (b *Bus) write(ctx context.Context, meta model.Datapoint, d *deviceEntry, v
 		b.safe(meta.Key()).wroteValue(got, nv)
 	}
 	return got, nil
-}
-
-// sameValue reports whether two values of the model (float64, string,
-// bool) are equal; values of other types never are.
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case float64:
-		y, ok := b.(float64)
-		return ok && x == y
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	}
-	return false
 }
 
 type rateLimit struct {

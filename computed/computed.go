@@ -112,7 +112,7 @@ func (c *Computer) update(i int) {
 	if !ok {
 		return
 	}
-	if it.has && it.last.Quality == v.Quality && it.last.Time == v.Time && sameValue(it.last.Value, v.Value) {
+	if it.has && it.last.Quality == v.Quality && it.last.Time == v.Time && model.SameValue(it.last.Value, v.Value) {
 		return
 	}
 	it.last, it.has = v, true
@@ -170,10 +170,4 @@ func asNumber(v any) (float64, bool) {
 		return 0, true
 	}
 	return model.AsFloat(v)
-}
-
-func sameValue(a, b any) bool {
-	x, ok1 := a.(float64)
-	y, ok2 := b.(float64)
-	return ok1 == ok2 && (!ok1 || x == y) && (ok1 || a == b)
 }

@@ -82,7 +82,7 @@ func run(t *testing.T, c *Controller, b *fakeBus, steps []step) {
 			t.Fatalf("step %d (t=%d): writes %v, want %v (decision %+v)", i, s.now, got, s.writes, c.pairs["room/setpoint"].decision)
 		}
 		for j := range got {
-			if !sameValue(got[j], s.writes[j]) {
+			if !model.SameValue(got[j], s.writes[j]) {
 				t.Fatalf("step %d: writes %v, want %v", i, got, s.writes)
 			}
 		}

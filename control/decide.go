@@ -40,7 +40,7 @@ func Decide(now int64, setpoint []SetpointItem, schedule []ScheduleItem, sensor 
 	}
 	if sp.Acceptable != nil {
 		for _, a := range sp.Acceptable {
-			if sameValue(a, sensor.Value) {
+			if model.SameValue(a, sensor.Value) {
 				return Decision{Act: true, Value: sc.Value, Reason: fmt.Sprintf("schedule: sensor value %v is acceptable", sensor.Value)}
 			}
 		}
@@ -90,20 +90,4 @@ func nextBoundary(setpoint []SetpointItem, schedule []ScheduleItem, now int64) (
 		consider(it.To)
 	}
 	return next, ok
-}
-
-// sameValue reports whether two model values (float64, string, bool) are equal.
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case float64:
-		y, ok := b.(float64)
-		return ok && x == y
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	}
-	return a == nil && b == nil
 }

@@ -47,7 +47,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, c := range cases {
 		d := Decide(now, c.sp, c.sc, c.sensor)
-		if d.Act != c.act || !sameValue(d.Value, c.value) || d.Reason == "" {
+		if d.Act != c.act || !model.SameValue(d.Value, c.value) || d.Reason == "" {
 			t.Errorf("%s: got %+v, want act=%v value=%v", c.name, d, c.act, c.value)
 		}
 	}

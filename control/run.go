@@ -87,7 +87,7 @@ func (c *Controller) evaluate(ctx context.Context) time.Duration {
 		switch {
 		case !p.decision.Act:
 			p.wrote, p.written, p.retryAt = false, nil, 0
-		case p.wrote && sameValue(p.written, p.decision.Value):
+		case p.wrote && model.SameValue(p.written, p.decision.Value):
 		case p.retryAt > now:
 		default:
 			todo = append(todo, write{p, p.decision.Value})

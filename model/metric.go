@@ -46,3 +46,24 @@ func (m Meta) checkMetricKind() error {
 	}
 	return nil
 }
+
+// SameValue reports whether two values of the model (float64, string,
+// bool, or nil for "not available") are equal; values of other types never
+// are. The write path uses it to skip a value the device already holds,
+// the controllers to write only a changed decision.
+func SameValue(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	}
+	return false
+}
