@@ -7,7 +7,6 @@ package httpdrv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -117,11 +116,11 @@ func (d *Driver) metricsFor(reg prometheus.Registerer) *metrics {
 		return m
 	}
 	m := &metrics{
-		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_http_device_requests_total",
 			Help: "HTTP requests sent to devices, by device.",
 		}, []string{"device"})),
-		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		errors: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_http_device_errors_total",
 			Help: "HTTP device errors by device and kind (io, timeout, status, oversized, malformed, type, missing).",
 		}, []string{"device", "kind"})),
@@ -133,19 +132,6 @@ func (d *Driver) metricsFor(reg prometheus.Registerer) *metrics {
 type metrics struct {
 	requests *prometheus.CounterVec
 	errors   *prometheus.CounterVec
-}
-
-// register registers c, or returns the collector already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // devMetrics are one device's metrics; the zero value counts nothing.

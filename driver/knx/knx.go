@@ -5,7 +5,6 @@
 package knx
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -76,31 +75,17 @@ func (d *Driver) metricsFor(reg prometheus.Registerer) *metrics {
 		return m
 	}
 	m := &metrics{
-		telegrams: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		telegrams: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_knx_telegrams_total",
 			Help: "KNX group telegrams received for a configured group address, by device.",
 		}, []string{"device"})),
-		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		errors: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_knx_errors_total",
 			Help: "KNX errors by device and kind (link, send, decode).",
 		}, []string{"device", "kind"})),
 	}
 	d.metrics[reg] = m
 	return m
-}
-
-// register registers c, or returns the collector already registered under
-// the same name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 type metrics struct {

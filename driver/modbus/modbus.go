@@ -5,7 +5,6 @@
 package modbus
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -102,34 +101,20 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
-		pollDuration: register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		pollDuration: driver.RegisterMetric(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gridbox_poll_duration_seconds",
 			Help:    "Duration of one poll of a device.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"device"})),
-		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_modbus_requests_total",
 			Help: "Modbus requests sent, by device.",
 		}, []string{"device"})),
-		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		errors: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_modbus_errors_total",
 			Help: "Modbus errors by device and kind (timeout, exception, io, decode).",
 		}, []string{"device", "kind"})),
 	}
-}
-
-// register registers c, or returns the collector already registered under
-// the same name (several drivers may share one registry).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // devMetrics are one device's metrics; the zero value counts nothing.

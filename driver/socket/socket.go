@@ -6,7 +6,6 @@
 package socket
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -62,15 +61,15 @@ func (d *Driver) metricsFor(reg prometheus.Registerer) *metrics {
 		return m
 	}
 	m := &metrics{
-		docs: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		docs: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_socket_documents_total",
 			Help: "Documents received from socket devices, by device.",
 		}, []string{"device"})),
-		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		errors: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_socket_errors_total",
 			Help: "Socket device errors by device and kind (io, timeout, oversized, malformed, type, missing).",
 		}, []string{"device", "kind"})),
-		connects: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		connects: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_socket_connects_total",
 			Help: "Connections opened to socket devices (the first and every reconnect), by device.",
 		}, []string{"device"})),
@@ -81,18 +80,6 @@ func (d *Driver) metricsFor(reg prometheus.Registerer) *metrics {
 
 type metrics struct {
 	docs, errors, connects *prometheus.CounterVec
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // devMetrics are one device's metrics; the zero value counts nothing.

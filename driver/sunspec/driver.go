@@ -6,7 +6,6 @@
 package sunspec
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -80,29 +79,16 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
-		requests: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_sunspec_requests_total", Help: "SunSpec Modbus requests sent, by device.",
 		}, []string{"device"})),
-		errors: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		errors: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_sunspec_errors_total", Help: "SunSpec errors by device and kind (timeout, exception, io, decode, layout, discovery).",
 		}, []string{"device", "kind"})),
-		discoveries: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		discoveries: driver.RegisterMetric(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_sunspec_discoveries_total", Help: "SunSpec model chain discoveries, by device.",
 		}, []string{"device"})),
 	}
-}
-
-// register registers c or returns the collector already registered under its name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }
 
 // devMetrics are one device's metrics; the zero value counts nothing.

@@ -4,7 +4,7 @@
 package devstat
 
 import (
-	"errors"
+	"github.com/gridbox/gridbox/driver"
 	"strings"
 	"sync/atomic"
 
@@ -32,17 +32,7 @@ func NewMalformed(reg prometheus.Registerer, driverName, device string) *Malform
 		Name: "gridbox_driver_malformed_total",
 		Help: "Malformed device answers (bad JSON/XML, truncated, wrong type, oversized), by driver, device and kind.",
 	}, []string{"driver", "device", "kind"})
-	if err := reg.Register(vec); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return m
-		}
-		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-		if !ok {
-			return m
-		}
-		vec = existing
-	}
+	vec = driver.RegisterMetric(reg, vec)
 	m.vec = vec
 	return m
 }

@@ -1,7 +1,7 @@
 package proxy
 
 import (
-	"errors"
+	"github.com/gridbox/gridbox/driver"
 	"net"
 	"sync"
 
@@ -24,14 +24,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Help: "Requests to the Modbus proxy by client host, op (read, write) and result (cached, forwarded, written, refused, error).",
 	}, []string{"client", "op", "result"})}
 	if reg != nil {
-		if err := reg.Register(m.requests); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				if c, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-					m.requests = c
-				}
-			}
-		}
+		m.requests = driver.RegisterMetric(reg, m.requests)
 	}
 	return m
 }
