@@ -24,46 +24,21 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 			g.closeAll()
 		}
 	}()
-	var history sink.Historian
-	var audit model.AuditLog
-	var controls sink.Controls
-	var routes []sink.Route
-	var mqttCap sink.MQTT
+	// shared holds what the sinks opened so far offer the later ones.
+	shared := sink.Env{Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus, Gatherer: g.reg,
+		Device: g.device, DataDir: g.dataDir()}
 	for _, in := range g.sinks {
-		env := sink.Env{
-			Name: in.name, Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus,
-			Log:      g.log.With("component", in.name),
-			Metrics:  prometheus.WrapRegistererWith(prometheus.Labels{"sink": in.name}, g.reg),
-			Gatherer: g.reg, Routes: routes, Device: g.device,
-			DataDir: g.dataDir(),
-		}
-		if history != nil {
-			env.History = history
-		}
-		env.Audit, env.Controls, env.MQTT = audit, controls, mqttCap
+		env := shared
+		env.Name = in.name
+		env.Log = g.log.With("component", in.name)
+		env.Metrics = prometheus.WrapRegistererWith(prometheus.Labels{"sink": in.name}, g.reg)
 		s, err := in.kind.New(ctx, in.cfg, env)
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
 		in.s = s
-		if r, ok := s.(sink.Router); ok {
-			routes = append(routes, r.Routes()...)
-		}
-		if m, ok := s.(sink.MQTT); ok && mqttCap == nil {
-			mqttCap = m
-		}
-		if c, ok := s.(sink.Controls); ok && controls == nil {
-			controls = c
-		}
-		if a, ok := s.(model.AuditLog); ok && audit == nil {
-			audit = a
-			g.bus.SetAuditLog(a, g.log.With("component", "audit"))
-		}
-		if h, ok := s.(sink.Historian); ok && history == nil {
-			history = h
-			if err := g.restore(ctx, h); err != nil {
-				return fmt.Errorf("%s: %w", in.name, err)
-			}
+		if err := g.offer(ctx, &shared, s); err != nil {
+			return fmt.Errorf("%s: %w", in.name, err)
 		}
 	}
 	for _, in := range g.sinks {
@@ -74,6 +49,31 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		g.goRun("device "+d.id, func() error { return d.dev.Run(ctx, g.bus) })
 	}
 	g.log.Info("gateway started", "site", g.cfg.Site, "devices", len(g.devices), "sinks", len(g.sinks), "http", g.HTTPAddr(), "mqtt", g.MQTTAddr())
+	return nil
+}
+
+// offer adds the capabilities of sink s to shared, for the sinks opened
+// after it: its routes, and — the first of each — its MQTT connection,
+// controller, audit log (which the bus then records writes in) and history
+// (from which the bus's last values are restored).
+func (g *Gateway) offer(ctx context.Context, shared *sink.Env, s sink.Sink) error {
+	if r, ok := s.(sink.Router); ok {
+		shared.Routes = append(shared.Routes, r.Routes()...)
+	}
+	if m, ok := s.(sink.MQTT); ok && shared.MQTT == nil {
+		shared.MQTT = m
+	}
+	if c, ok := s.(sink.Controls); ok && shared.Controls == nil {
+		shared.Controls = c
+	}
+	if a, ok := s.(model.AuditLog); ok && shared.Audit == nil {
+		shared.Audit = a
+		g.bus.SetAuditLog(a, g.log.With("component", "audit"))
+	}
+	if h, ok := s.(sink.Historian); ok && shared.History == nil {
+		shared.History = h
+		return g.restore(ctx, h)
+	}
 	return nil
 }
 
