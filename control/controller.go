@@ -76,14 +76,6 @@ func split(key string) (string, string) {
 	return d, n
 }
 
-// Controls reports whether device/name is a controlled actuator.
-func (c *Controller) Controls(device, name string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.pairs[model.Key(device, name)]
-	return ok
-}
-
 // SetSetpoint replaces an actuator's setpoint with items (JSON list or
 // null); ts is the message's timestamp (ms, 0 = now): an older or equal
 // one than the current setpoint's is ignored, so a replayed retained message
