@@ -60,7 +60,7 @@ func (a *aggregator) add(v model.Value) {
 	if v.Time >= r.last.Time {
 		r.last = v
 	}
-	f, num := toFloat(v.Value)
+	f, num := model.AsFloat(v.Value)
 	if r.summed {
 		if num && v.Quality == model.Good {
 			a.spread(r, f, v.Time)
@@ -134,16 +134,4 @@ func (a *aggregator) flush(now int64) []model.Value {
 		a.cur += a.window
 	}
 	return out
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case float64:
-		return x, true
-	case int64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	}
-	return 0, false
 }
