@@ -50,8 +50,8 @@ func describe(address, channelType, key, name string, desc map[string]any) (*par
 	m.Unit, _ = desc["UNIT"].(string)
 	m.Unit = strings.TrimSpace(m.Unit)
 	m.Description = strings.TrimSpace(fmt.Sprintf("%s of %s %s", key, channelType, address))
-	lo, loOK := number(desc["MIN"])
-	hi, hiOK := number(desc["MAX"])
+	lo, loOK := model.AsFloat(desc["MIN"])
+	hi, hiOK := model.AsFloat(desc["MAX"])
 	switch p.typ {
 	case "FLOAT", "INTEGER":
 		m.Format = model.ContinuousNumeric
@@ -82,22 +82,11 @@ func describe(address, channelType, key, name string, desc map[string]any) (*par
 	return p, nil
 }
 
-// number reads an XML-RPC int or double.
-func number(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int:
-		return float64(x), true
-	case float64:
-		return x, true
-	}
-	return 0, false
-}
-
 // fromCCU converts a value the CCU sent into a datapoint value.
 func (p *param) fromCCU(v any) (any, error) {
 	switch p.typ {
 	case "FLOAT", "INTEGER", "ENUM":
-		if f, ok := number(v); ok {
+		if f, ok := model.AsFloat(v); ok {
 			return f, nil
 		}
 	case "BOOL", "ACTION":
