@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/xid"
 
+	"github.com/mochi-mqtt/server/v2/mempool"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -116,6 +117,11 @@ type ClientConnection struct {
 	Conn     net.Conn      // the net.Conn used to establish the connection
 	bconn    *bufio.Reader // a buffered net.Conn for reading packets
 	outbuf   *bytes.Buffer // a buffer for writing packets
+	// hold is set while the read loop handles a packet with more input
+	// already buffered: packets written meanwhile (a PUBACK per publish)
+	// wait in outbuf until the loop has handled that input, then go out in
+	// one write (gridbox patch). Cleared under the client lock.
+	hold atomic.Bool
 	Remote   string        // the remote address of the client
 	Listener string        // listener id of the client
 	Inline   bool          // if true, the client is the built-in 'inline' embedded client
@@ -364,10 +370,21 @@ func (cl *Client) ClearExpiredInflights(now, maximumExpiry int64) []uint16 {
 // packets to be handled by the packetHandler.
 func (cl *Client) Read(packetHandler ReadFn) error {
 	var err error
+	defer func() {
+		if cl.Net.hold.Load() {
+			_ = cl.release() // gridbox patch: a held reply goes out before the connection ends
+		}
+	}()
 
 	for {
 		if cl.Closed() {
 			return nil
+		}
+
+		if cl.Net.bconn.Buffered() == 0 && cl.Net.hold.Load() {
+			if err := cl.release(); err != nil { // gridbox patch: nothing more to read: send what was held
+				return err
+			}
 		}
 
 		cl.refreshDeadline(cl.State.Keepalive)
@@ -382,6 +399,9 @@ func (cl *Client) Read(packetHandler ReadFn) error {
 			return err
 		}
 
+		if cl.Net.bconn.Buffered() > 0 {
+			cl.Net.hold.Store(true) // gridbox patch: replies wait for the packets already read
+		}
 		err = packetHandler(cl, pk) // Process inbound packet.
 		if err != nil {
 			return err
@@ -475,9 +495,9 @@ func (cl *Client) ReadPacket(fh *packets.FixedHeader) (pk packets.Packet, err er
 
 	atomic.AddInt64(&cl.ops.info.BytesReceived, int64(n))
 
-	// Decode the remaining packet values using a fresh copy of the bytes,
-	// otherwise the next packet will change the data of this one.
-	px := append([]byte{}, p[:]...)
+	// gridbox patch: p is allocated for this packet alone, so the decoded
+	// packet may keep slices of it; upstream decoded a second copy.
+	px := p
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
 		err = pk.ConnectDecode(px)
@@ -556,7 +576,8 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	pk = cl.ops.hooks.OnPacketEncode(cl, pk)
 
 	var err error
-	buf := new(bytes.Buffer)
+	buf := mempool.GetBuffer() // gridbox patch: a pooled buffer, not a new one per packet
+	defer mempool.PutBuffer(buf)
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
 		err = pk.ConnectEncode(buf)
@@ -602,7 +623,8 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	n, err := func() (int64, error) {
 		cl.Lock()
 		defer cl.Unlock()
-		if len(cl.State.outbound) == 0 {
+		// gridbox patch: hold (never a DISCONNECT: the connection closes after it)
+		if len(cl.State.outbound) == 0 && (!cl.Net.hold.Load() || pk.FixedHeader.Type == packets.Disconnect) {
 			if cl.Net.outbuf == nil {
 				return buf.WriteTo(cl.Net.Conn)
 			}
@@ -642,6 +664,15 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	cl.ops.hooks.OnPacketSent(cl, pk, buf.Bytes())
 
 	return err
+}
+
+// release ends a hold (see ClientConnection.hold) and writes what waited
+// (gridbox patch).
+func (cl *Client) release() error {
+	cl.Lock()
+	defer cl.Unlock()
+	cl.Net.hold.Store(false)
+	return cl.flushOutbuf()
 }
 
 func (cl *Client) flushOutbuf() (err error) {

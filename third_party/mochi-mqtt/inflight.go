@@ -20,6 +20,7 @@ type Inflight struct {
 	sendQuota           int32                     // remaining outbound qos quota for flow control
 	maximumReceiveQuota int32                     // maximum allowed receive quota
 	maximumSendQuota    int32                     // maximum allowed send quota
+	immediate           int                       // packets held for send quota (Expiry < 0), under the lock (gridbox patch)
 }
 
 // NewInflights returns a new instance of an Inflight packets map.
@@ -34,9 +35,20 @@ func (i *Inflight) Set(m packets.Packet) bool {
 	i.Lock()
 	defer i.Unlock()
 
-	_, ok := i.internal[m.PacketID]
+	old, ok := i.internal[m.PacketID]
 	i.internal[m.PacketID] = m
+	i.countImmediate(old, ok, -1)
+	i.countImmediate(m, true, 1)
 	return !ok
+}
+
+// countImmediate keeps the number of held packets, so NextImmediate, asked
+// after every packet a client sends, need not scan and sort the whole map
+// when none is held (gridbox patch). Call with the lock held.
+func (i *Inflight) countImmediate(m packets.Packet, exists bool, d int) {
+	if exists && m.Expiry < 0 {
+		i.immediate += d
+	}
 }
 
 // Get returns an inflight packet by packet id.
@@ -67,6 +79,7 @@ func (i *Inflight) Clone() *Inflight {
 	for k, v := range i.internal {
 		c.internal[k] = v
 	}
+	c.immediate = i.immediate
 	return c
 }
 
@@ -95,6 +108,9 @@ func (i *Inflight) GetAll(immediate bool) []packets.Packet {
 func (i *Inflight) NextImmediate() (packets.Packet, bool) {
 	i.RLock()
 	defer i.RUnlock()
+	if i.immediate == 0 { // gridbox patch: nothing held, no scan
+		return packets.Packet{}, false
+	}
 
 	m := i.GetAll(true)
 	if len(m) > 0 {
@@ -109,8 +125,9 @@ func (i *Inflight) Delete(id uint16) bool {
 	i.Lock()
 	defer i.Unlock()
 
-	_, ok := i.internal[id]
+	old, ok := i.internal[id]
 	delete(i.internal, id)
+	i.countImmediate(old, ok, -1)
 
 	return ok
 }

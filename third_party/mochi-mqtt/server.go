@@ -1001,13 +1001,17 @@ func (s *Server) publishToSubscribers(pk packets.Packet) {
 		}
 	}
 
-	subscribers := s.Topics.Subscribers(pk.TopicName)
+	// gridbox patch: a recycled Subscribers, given back below unless a hook
+	// has seen it (shared subscriptions).
+	subscribers := s.Topics.pooledSubscribers(pk.TopicName)
 	if len(subscribers.Shared) > 0 {
 		subscribers = s.hooks.OnSelectSubscribers(subscribers, pk)
 		if len(subscribers.SharedSelected) == 0 {
 			subscribers.SelectShared()
 		}
 		subscribers.MergeSharedSelected()
+	} else {
+		defer s.Topics.releaseSubscribers(subscribers)
 	}
 
 	for _, inlineSubscription := range subscribers.InlineSubscriptions {
