@@ -117,14 +117,15 @@ type ClientConnection struct {
 	Conn     net.Conn      // the net.Conn used to establish the connection
 	bconn    *bufio.Reader // a buffered net.Conn for reading packets
 	outbuf   *bytes.Buffer // a buffer for writing packets
+	Remote   string        // the remote address of the client
+	Listener string        // listener id of the client
+	Inline   bool          // if true, the client is the built-in 'inline' embedded client
+
 	// hold is set while the read loop handles a packet with more input
 	// already buffered: packets written meanwhile (a PUBACK per publish)
 	// wait in outbuf until the loop has handled that input, then go out in
 	// one write (gridbox patch). Cleared under the client lock.
 	hold atomic.Bool
-	Remote   string        // the remote address of the client
-	Listener string        // listener id of the client
-	Inline   bool          // if true, the client is the built-in 'inline' embedded client
 }
 
 // ClientProperties contains the properties which define the client behaviour.
@@ -299,7 +300,7 @@ func (cl *Client) NextPacketID() (i uint32, err error) {
 
 		i++
 
-		if _, ok := cl.State.Inflight.Get(uint16(i)); !ok {
+		if !cl.State.Inflight.has(uint16(i)) { // gridbox patch: no copy
 			atomic.StoreUint32(&cl.State.packetID, i)
 			return i, nil
 		}

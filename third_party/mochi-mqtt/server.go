@@ -1166,7 +1166,7 @@ func (s *Server) buildAck(packetID uint16, pkt, qos byte, properties packets.Pro
 
 // processPuback processes a Puback packet, denoting completion of a QOS 1 packet sent from the server.
 func (s *Server) processPuback(cl *Client, pk packets.Packet) error {
-	if _, ok := cl.State.Inflight.Get(pk.PacketID); !ok {
+	if !cl.State.Inflight.has(pk.PacketID) { // gridbox patch: no copy
 		return nil // omit, but would be packets.ErrPacketIdentifierNotFound
 	}
 
