@@ -197,6 +197,24 @@ func newClient(c net.Conn, o *ops) *Client {
 	return cl
 }
 
+// outboundPackets recycles the packets queued to clients' write loops: one
+// (800 bytes) per delivery was the broker's largest allocation. Only
+// publishToClient puts packets on the queue and only WriteLoop takes them,
+// and WritePacket takes its packet by value, so nothing refers to one once
+// written (gridbox patch).
+var outboundPackets = sync.Pool{New: func() any { return new(packets.Packet) }}
+
+func pooledPacket(pk packets.Packet) *packets.Packet {
+	p := outboundPackets.Get().(*packets.Packet)
+	*p = pk
+	return p
+}
+
+func releasePacket(p *packets.Packet) {
+	*p = packets.Packet{}
+	outboundPackets.Put(p)
+}
+
 // WriteLoop ranges over pending outbound messages and writes them to the client connection.
 func (cl *Client) WriteLoop() {
 	for {
@@ -206,6 +224,7 @@ func (cl *Client) WriteLoop() {
 				// TODO : Figure out what to do with error
 				cl.ops.log.Debug("failed publishing packet", "error", err, "client", cl.ID, "packet", pk)
 			}
+			releasePacket(pk)
 			atomic.AddInt32(&cl.State.outboundQty, -1)
 		case <-cl.State.open.Done():
 			return

@@ -35,19 +35,22 @@ func (i *Inflight) Set(m packets.Packet) bool {
 	i.Lock()
 	defer i.Unlock()
 
-	old, ok := i.internal[m.PacketID]
+	i.uncountImmediate(m.PacketID)
+	_, ok := i.internal[m.PacketID]
 	i.internal[m.PacketID] = m
-	i.countImmediate(old, ok, -1)
-	i.countImmediate(m, true, 1)
+	if m.Expiry < 0 {
+		i.immediate++
+	}
 	return !ok
 }
 
-// countImmediate keeps the number of held packets, so NextImmediate, asked
-// after every packet a client sends, need not scan and sort the whole map
-// when none is held (gridbox patch). Call with the lock held.
-func (i *Inflight) countImmediate(m packets.Packet, exists bool, d int) {
-	if exists && m.Expiry < 0 {
-		i.immediate += d
+// uncountImmediate keeps the number of held packets (Expiry < 0) as the
+// one with id goes, so NextImmediate, asked after every packet a client
+// sends, need not scan and sort the whole map when none is held (gridbox
+// patch). Call with the lock held.
+func (i *Inflight) uncountImmediate(id uint16) {
+	if i.immediate > 0 && i.internal[id].Expiry < 0 {
+		i.immediate--
 	}
 }
 
@@ -134,9 +137,9 @@ func (i *Inflight) Delete(id uint16) bool {
 	i.Lock()
 	defer i.Unlock()
 
-	old, ok := i.internal[id]
+	i.uncountImmediate(id)
+	_, ok := i.internal[id]
 	delete(i.internal, id)
-	i.countImmediate(old, ok, -1)
 
 	return ok
 }
