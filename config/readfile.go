@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
 
@@ -17,6 +19,10 @@ const MaxFileSize = 16 << 20
 func ReadFile(path string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			pe.Op = "open" // the message os.ReadFile gave: "open x: no such file or directory"
+		}
 		return nil, err
 	}
 	if !st.Mode().IsRegular() {
