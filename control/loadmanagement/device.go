@@ -14,6 +14,8 @@ func (c *Controller) Register() error {
 	pts := []model.Datapoint{
 		{Name: "max_total_cur_prc", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "%", Min: ptr(0), Max: ptr(100),
 			Description: "share of site_max_current the chargers may use (like cFos max_total_cur_prc; not persisted)"}},
+		{Name: "site_max_current", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "A",
+			Description: "site_max_current of the configuration: A per phase before max_total_cur_prc"}},
 		{Name: "mode", Meta: model.Meta{Kind: model.Actuator, Format: model.DiscreteText, Allowed: modesAny(),
 			Description: "distribution: equal, priority, pv (surplus only) or price (while the price is below the limit)"}},
 	}
@@ -29,6 +31,7 @@ func (c *Controller) Register() error {
 	vals := []model.Value{
 		{Device: DeviceID, Name: "max_total_cur_prc", Value: in.prc, Time: now, Quality: model.Good},
 		{Device: DeviceID, Name: "mode", Value: in.mode, Time: now, Quality: model.Good},
+		{Device: DeviceID, Name: "site_max_current", Value: c.cfg.SiteMaxCurrent, Time: now, Quality: model.Good},
 	}
 	for _, ch := range c.chargers {
 		vals = append(vals, model.Value{Device: DeviceID, Name: ch.Device + "_priority", Value: in.priority[ch.Device], Time: now, Quality: model.Good},
