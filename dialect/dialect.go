@@ -1,7 +1,8 @@
 // Package dialect is the `dialects:` section: other ecosystems' MQTT
 // conventions spoken on the gateway's broker next to the native topics —
 // Home Assistant's discovery (dialect/homeassistant) and Victron's N/R/W
-// topics (dialect/victron). Each dialect has a connection of its own to
+// topics (dialect/victron) and the cFos Charging Manager's MQTT API
+// (dialect/cfos). Each dialect has a connection of its own to
 // the MQTT sink's broker (sink.MQTT) and its own bus subscription.
 package dialect
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/dialect/cfos"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/sink"
@@ -24,6 +26,7 @@ import (
 type Config struct {
 	HomeAssistant *homeassistant.Config `yaml:"homeassistant"`
 	Victron       *victron.Config       `yaml:"victron"`
+	Cfos          *cfos.Config          `yaml:"cfos"`
 }
 
 // Validate implements sink.Config.
@@ -34,6 +37,9 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.Victron != nil {
 		errs = append(errs, prefixed("victron", c.Victron.Validate())...)
+	}
+	if c.Cfos != nil {
+		errs = append(errs, prefixed("cfos", c.Cfos.Validate())...)
 	}
 	return errs
 }
@@ -71,12 +77,12 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 	if !ok {
 		return nil, fmt.Errorf("dialects: config is %T, want *dialect.Config", c)
 	}
-	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil) {
+	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.Cfos != nil) {
 		return nil, errors.New("dialects: no mqtt sink to publish through (the dialects speak on the mqtt sink's broker)")
 	}
 	msgs := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gridbox_dialect_messages_total",
-		Help: "Messages of the MQTT dialects by dialect and what: published, failed, refused (bad requests), birth, keepalive, read, write.",
+		Help: "Messages of the MQTT dialects by dialect and what: published, failed, refused (bad requests), malformed (bad input), duplicate, birth, keepalive, read, write, api, api_unknown, ctl, meter_input.",
 	}, []string{"dialect", "what"})
 	if env.Metrics != nil {
 		if err := env.Metrics.Register(msgs); err != nil {
@@ -95,6 +101,13 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 			return nil, fmt.Errorf("dialects: victron: %w", err)
 		}
 		in.runners["victron"] = v
+	}
+	if cfg.Cfos != nil {
+		c, err := cfos.New(env.Bus, env.MQTT, *cfg.Cfos, env.Log.With("dialect", "cfos"), counter("cfos"))
+		if err != nil {
+			return nil, fmt.Errorf("dialects: cfos: %w", err)
+		}
+		in.runners["cfos"] = c
 	}
 	return in, nil
 }

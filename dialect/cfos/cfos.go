@@ -123,6 +123,7 @@ func (d *Dialect) Run(ctx context.Context, sub *bus.Subscription) error {
 			return fmt.Errorf("cfos: %w", err)
 		}
 	}
+	d.initSessions(ctx)
 	d.log.Info("cfos dialect started", "root", d.root, "wallboxes", len(d.cfg.Wallboxes))
 	tick := time.NewTicker(d.cfg.Interval.D())
 	defer tick.Stop()

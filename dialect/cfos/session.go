@@ -115,3 +115,14 @@ func (d *Dialect) isCharger(dev string) bool {
 	_, _, _, ok := d.bus.Datapoint(lm, dev+"_allocated_current")
 	return ok
 }
+
+// initSessions starts a session for every charger plugged in when the
+// dialect starts (its start is then the dialect's start).
+func (d *Dialect) initSessions(ctx context.Context) {
+	for _, dev := range d.chargers() {
+		if _, v, has, _ := d.bus.Datapoint(dev, "status"); has {
+			v.Time = model.NowMs()
+			d.session(ctx, v)
+		}
+	}
+}
