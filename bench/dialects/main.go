@@ -1,7 +1,8 @@
 // Command dialects measures what the MQTT dialects add to the demo's
 // load: extra CPU time and extra broker messages per bus value, for Home
-// Assistant discovery and for Victron N/R/W (kept alive), against the
-// native MQTT sink alone. Everything runs in this process on the embedded
+// Assistant discovery, for Victron N/R/W (kept alive) and for the cFos
+// charging manager API, against the native MQTT sink alone; and what a
+// cFos meter input (set/<id>) costs. Everything runs in this process on the embedded
 // broker; a subscriber on # counts every message the broker routes.
 //
 //	go run ./bench/dialects [-n 200000]
@@ -21,6 +22,7 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/dialect"
+	"github.com/gridbox/gridbox/dialect/cfos"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/driver/modbus"
@@ -42,6 +44,7 @@ func main() {
 		{"+ homeassistant", dialect.Config{HomeAssistant: &homeassistant.Config{}}},
 		{"+ victron (alive)", dialect.Config{Victron: &victron.Config{PortalID: "bench"}}},
 		{"+ both", dialect.Config{HomeAssistant: &homeassistant.Config{}, Victron: &victron.Config{PortalID: "bench"}}},
+		{"+ cfos", dialect.Config{Cfos: &cfos.Config{}}},
 	}
 	devs, err := demo()
 	if err != nil {
@@ -74,6 +77,9 @@ func main() {
 			fmt.Printf("%-20s %5.2f extra msgs per value of a datapoint with a Victron path (its N plus the system summary)\n", "",
 				(res.msgsPerValue-base.msgsPerValue)*float64(numeric)/float64(mapped))
 		}
+	}
+	if err := meterInput(*n / 10); err != nil {
+		log.Fatalf("cfos meter input: %v", err)
 	}
 }
 
