@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -149,3 +151,23 @@ func audit(t *testing.T, api, key string) []model.AuditRecord {
 }
 
 func num(v any) float64 { f, _ := v.(float64); return f }
+
+// allowed reads a wallbox simulator's allowed current (holding register 0,
+// A × 10) with mbpoll, the independent judge.
+func allowed(t *testing.T, mbpoll, addr string) float64 {
+	t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
+	out, err := exec.Command(mbpoll, "-m", "tcp", "-a", "1", "-r", "1", "-c", "1", "-t", "4", "-1", "-p", port, host).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mbpoll: %v\n%s", err, out)
+	}
+	i := strings.Index(string(out), "[1]:")
+	if i < 0 {
+		t.Fatalf("mbpoll output without [1]:\n%s", out)
+	}
+	raw, err := strconv.Atoi(strings.TrimSpace(strings.Fields(string(out[i+4:]))[0]))
+	if err != nil {
+		t.Fatalf("mbpoll output %q: %v", out[i:], err)
+	}
+	return float64(raw) / 10
+}

@@ -21,6 +21,7 @@ const wait = 30 * time.Second
 // ctl and set_cm_vars take effect and are answered on api_res; get/...
 // report the state; duplicated publishes write once.
 func TestChargingManagerTopics(t *testing.T) {
+	mbpoll := testenv.Tool(t, "mbpoll")
 	var wbs []*sim.Server
 	for range 2 {
 		s, err := sim.Start(context.Background(), "wallbox-sim", "127.0.0.1:0", 0, nil)
@@ -70,6 +71,9 @@ devices:
 	testenv.Eventually(t, wait, "11 A each (get/E1, get/E2 and the wallboxes' registers)", func() bool {
 		return charging("E1") == 11000 && charging("E2") == 11000 && wallbox("wb1") == 11 && wallbox("wb2") == 11
 	})
+	if a1, a2 := allowed(t, mbpoll, wbs[0].Addr()), allowed(t, mbpoll, wbs[1].Addr()); a1 != 11 || a2 != 11 {
+		t.Fatalf("mbpoll reads %v A and %v A allowed, want 11 A each", a1, a2)
+	}
 	m3 := state(sub, "M3")
 	if m3["model"] != "TestModell" || m3["import_wh"] != 12345.0 || m3["is_evse"] != false || m3["device"] != "m3" {
 		t.Errorf("get/M3 = %v", m3)
@@ -101,9 +105,10 @@ devices:
 	// ctl: E1 capped at 6 A (twice), E2 disabled.
 	pub("ctl", `{"E1": {"cur": 6000, "wke": true}}`)
 	pub("ctl", `{"E1": {"cur": 6000, "wke": true}}`)
-	testenv.Eventually(t, wait, "E1 limited to 6 A, E2 8 A", func() bool {
+	testenv.Eventually(t, wait, "E1 limited to 6 A, E2 8 A (get/E1, get/E2, mbpoll)", func() bool {
 		e1 := state(sub, "E1")
-		return e1["cur_limit"] == 6000.0 && charging("E1") == 6000 && charging("E2") == 8000 && wallbox("wb2") == 8
+		return e1["cur_limit"] == 6000.0 && charging("E1") == 6000 && charging("E2") == 8000 &&
+			allowed(t, mbpoll, wbs[0].Addr()) == 6 && allowed(t, mbpoll, wbs[1].Addr()) == 8
 	})
 	if recs := audit(t, api, "loadmanagement/wb1_current_limit"); len(recs) != 1 || recs[0].Source != "cfos" {
 		t.Fatalf("audit of wb1_current_limit: %+v, want one write by cfos for the duplicated ctl", recs)
