@@ -63,7 +63,7 @@ func TestChargingManagerCycles(t *testing.T) {
 		{name: "no meter yet: safe current", writes: "wb1/max_current=6; wb2/max_current=6",
 			out: map[string]string{"get/params": `"max_total_current":32000`, "get/E1": `"reason":"site meter stale: safe current"`}},
 		{name: "meter 10 A: 11 A each", in: [][2]string{meterMsg(10)}, writes: "wb1/max_current=11; wb2/max_current=11",
-			out: map[string]string{"get/M3": `"current":[10000,10000,10000]`, "get/E1": `"charging_cur":11000`,
+			out: map[string]string{"get/M3": `"current":[10000,10000,10000]`, "get/E1": `"charging_cur":11000,"cur_limit":16000,"dev_id":"E1","device":"wb1","enabled":true,"is_evse":true,"max_cur":16000,"online":true,"reason":"allocated","state":"charging"`,
 				"get/dev_info": `"dev_id":"M3"`, "log": "E1: 11 A (allocated)"}},
 		{name: "the same meter input again: nothing new", in: [][2]string{meterMsg(10), meterMsg(10)}, writes: "",
 			out: map[string]string{"get/E1": "", "get/params": ""}},

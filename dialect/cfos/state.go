@@ -88,7 +88,11 @@ func (d *Dialect) chargerInfo(dev string) map[string]any {
 	if v, ok := d.num(cur, curName); ok {
 		m["charging_cur"] = milli(v)
 	}
-	if meta, _, _, ok := d.bus.Datapoint(dev, "max_current"); ok && meta.Max != nil {
+	maxDev, maxName := dev, "max_current"
+	if d.managed(dev) {
+		maxDev, maxName = lm, dev+"_current_limit" // its upper limit is load management's max_current of the charger
+	}
+	if meta, _, _, ok := d.bus.Datapoint(maxDev, maxName); ok && meta.Max != nil {
 		m["max_cur"] = milli(*meta.Max)
 	}
 	if v, ok := d.num(dev, "phases"); ok {
