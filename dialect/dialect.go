@@ -1,7 +1,8 @@
 // Package dialect is the `dialects:` section: other ecosystems' MQTT
 // conventions spoken on the gateway's broker next to the native topics —
-// Home Assistant's discovery (dialect/homeassistant) and Victron's N/R/W
-// topics (dialect/victron). Each dialect has a connection of its own to
+// Home Assistant's discovery (dialect/homeassistant), Victron's N/R/W
+// topics (dialect/victron) and BEMCom's connectors, API and controller
+// (dialect/bemcom, which also adds REST routes under /bemcom/). Each dialect has a connection of its own to
 // the MQTT sink's broker (sink.MQTT) and its own bus subscription.
 package dialect
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/dialect/bemcom"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/sink"
@@ -24,6 +26,7 @@ import (
 type Config struct {
 	HomeAssistant *homeassistant.Config `yaml:"homeassistant"`
 	Victron       *victron.Config       `yaml:"victron"`
+	BEMCom        *bemcom.Config        `yaml:"bemcom"`
 }
 
 // Validate implements sink.Config.
@@ -34,6 +37,9 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.Victron != nil {
 		errs = append(errs, prefixed("victron", c.Victron.Validate())...)
+	}
+	if c.BEMCom != nil {
+		errs = append(errs, prefixed("bemcom", c.BEMCom.Validate())...)
 	}
 	return errs
 }
@@ -46,7 +52,8 @@ func prefixed(p string, errs []config.FieldError) []config.FieldError {
 }
 
 // Kind is the `dialects` sink kind. It comes after the mqtt kind in
-// gateway/registry.go: it needs the MQTT sink's broker.
+// gateway/registry.go (it needs the MQTT sink's broker) and before the api
+// kind (BEMCom contributes routes).
 func Kind() sink.Kind {
 	return sink.Kind{Name: "dialects", OwnSubscriptions: true,
 		NewConfig: func() sink.Config { return &Config{} }, New: newSink}
@@ -61,6 +68,7 @@ type instance struct {
 	bus     *bus.Bus
 	name    string
 	runners map[string]runner
+	routes  []sink.Route
 }
 
 // subQueue is each dialect's bus queue.
@@ -71,7 +79,7 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 	if !ok {
 		return nil, fmt.Errorf("dialects: config is %T, want *dialect.Config", c)
 	}
-	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil) {
+	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.BEMCom != nil) {
 		return nil, errors.New("dialects: no mqtt sink to publish through (the dialects speak on the mqtt sink's broker)")
 	}
 	msgs := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -95,6 +103,14 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 			return nil, fmt.Errorf("dialects: victron: %w", err)
 		}
 		in.runners["victron"] = v
+	}
+	if cfg.BEMCom != nil {
+		b, err := newBEMCom(*cfg.BEMCom, env, counter("bemcom"))
+		if err != nil {
+			return nil, fmt.Errorf("dialects: bemcom: %w", err)
+		}
+		in.runners["bemcom"] = b
+		in.routes = b.Routes()
 	}
 	return in, nil
 }
@@ -120,3 +136,22 @@ func (in *instance) Run(ctx context.Context, _ *bus.Subscription) error {
 }
 
 func (in *instance) Close() error { return nil }
+
+// Routes are the REST routes of the dialects (BEMCom's API).
+func (in *instance) Routes() []sink.Route { return in.routes }
+
+// newBEMCom builds the BEMCom dialect with a counter of bad payloads by connector.
+func newBEMCom(c bemcom.Config, env sink.Env, count func(string)) (*bemcom.Dialect, error) {
+	bad := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gridbox_bemcom_bad_payloads_total",
+		Help: "Messages from BEMCom connectors, APIs or controllers that were refused (malformed JSON, missing keys), by connector.",
+	}, []string{"connector"})
+	if env.Metrics != nil {
+		if err := env.Metrics.Register(bad); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return bemcom.New(bemcom.Options{Bus: env.Bus, MQTT: env.MQTT, Config: c, Log: env.Log.With("dialect", "bemcom"), Count: count,
+		Bad: func(conn string) { bad.WithLabelValues(conn).Inc() }, History: env.History, Controls: env.Controls,
+		DataDir: env.DataDir, Version: env.Version})
+}
