@@ -47,9 +47,6 @@ func (d *Dialect) handleValues(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]restValue, 0, len(samples))
 	for _, s := range samples {
-		if s.Time < q.From || s.Time > q.To {
-			continue // __gt/__lt
-		}
 		out = append(out, restValue{Value: pyJSON(s.Value), Timestamp: s.Time})
 	}
 	writeJSON(w, http.StatusOK, out)

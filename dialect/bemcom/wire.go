@@ -76,23 +76,6 @@ func decodeObject(payload []byte, out any) error {
 	return nil
 }
 
-// flatten flattens nested objects into keys joined with "__", as the
-// connectors do ({"a":{"b":1}} → a__b).
-func flatten(prefix string, v any, out map[string]any) {
-	m, ok := v.(map[string]any)
-	if !ok {
-		out[prefix] = v
-		return
-	}
-	for k, x := range m {
-		key := k
-		if prefix != "" {
-			key = prefix + "__" + k
-		}
-		flatten(key, x, out)
-	}
-}
-
 // pyJSON encodes a scalar as Python's json.dumps does, the encoding of
 // BEMCom's REST values: floats keep a fraction (24.0), text is quoted.
 func pyJSON(v any) string {
