@@ -32,7 +32,7 @@ type rig struct {
 	http string
 }
 
-func start(t *testing.T, bemcom string) *rig {
+func start(t *testing.T, bemcom string, extra ...string) *rig {
 	t.Helper()
 	s, err := sim.Start(context.Background(), "demo-room", "127.0.0.1:0", 0, nil)
 	if err != nil {
@@ -52,7 +52,7 @@ dialects:
   bemcom: %s
 devices:
   - {id: room, driver: modbus, url: "tcp://%s", profile: demo-room, interval: 200ms}
-`, readToken, writeToken, dir, bemcom, s.Addr())
+%s`, readToken, writeToken, dir, bemcom, s.Addr(), strings.Join(extra, "\n"))
 	cfg, err := config.Parse([]byte(src), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
