@@ -43,6 +43,7 @@ func (d *Dialect) announceAll(ctx context.Context) {
 		d.connectorLog(ctx, dev, levelInfo, "gridbox connector for device "+dev+" started")
 		d.announce(ctx, oc)
 	}
+	d.heartbeats(ctx) // the first one at once, as connectors do at start
 }
 
 // announce publishes available_datapoints when a key is new.
