@@ -40,7 +40,7 @@ var datapointKeys = []string{"allowed_values", "connector", "data_format", "desc
 // → a REST value write arrives as an actuator value; bad payloads are
 // counted by connector.
 func TestConnectorAgainstGridboxAPI(t *testing.T) {
-	r := start(t, "{}")
+	r := start(t, "{heartbeat: 1s}")
 	const c = "demo-connector"
 	sub := mqttcli.Subscribe(t, r.mqtt, nil, c+"/#")
 
@@ -168,6 +168,28 @@ func TestConnectorAgainstGridboxAPI(t *testing.T) {
 	series := `gridbox_bemcom_bad_payloads_total{connector="demo-connector",sink="dialects"}`
 	pub(t, r.mqtt, tempTopic, `{"value": 24.0, "timestamp": `)
 	testenv.Eventually(t, 30*time.Second, "the bad payload counted", func() bool { return testenv.Metric(t, r.http+"/metrics", series) >= 1 })
+
+	// 7. A new key is announced: it gets a datapoint and a topic in the map.
+	pub(t, r.mqtt, c+"/available_datapoints",
+		`{"sensor": {"read_input_registers__1__1": "22.5", "Body__Data__Site__P_PV": 1200.0, "read_coils__1__7": true}, "actuator": {"write_register__1__1": "22"}}`, "-r")
+	waitMsg(t, sub, c+"/datapoint_map", func(m mqttcli.Msg) bool { return strings.Contains(m.Payload, `"read_coils__1__7":"`+c+`/messages/`) })
+	var coil []restPoint
+	r.do(t, "GET", "/bemcom/datapoint/?key_in_connector=read_coils__1__7", readToken, nil, &coil)
+	if len(coil) != 1 || coil[0].DataFormat != "bool" || coil[0].ID <= ids["Body__Data__Site__P_PV"] {
+		t.Errorf("the new key as a datapoint: %+v", coil)
+	}
+
+	// 8. Without heartbeats (1 s here) the connector's device goes offline.
+	testenv.Eventually(t, 30*time.Second, "the connector's device offline after missed heartbeats", func() bool {
+		var devs []map[string]any
+		r.do(t, "GET", "/api/v1/devices", readToken, nil, &devs)
+		for _, d := range devs {
+			if d["id"] == c {
+				return d["online"] == false
+			}
+		}
+		return false
+	})
 }
 
 // TestControllerRole: gridbox as BEMCom's controller follows
