@@ -152,6 +152,24 @@ func newBEMCom(c bemcom.Config, env sink.Env, count func(string)) (*bemcom.Diale
 		}
 	}
 	return bemcom.New(bemcom.Options{Bus: env.Bus, MQTT: env.MQTT, Config: c, Log: env.Log.With("dialect", "bemcom"), Count: count,
-		Bad: func(conn string) { bad.WithLabelValues(conn).Inc() }, History: env.History, Controls: env.Controls,
+		Bad: badCounter(bad), History: env.History, Controls: env.Controls,
 		DataDir: env.DataDir, Version: env.Version})
+}
+
+// badCounter counts bad payloads by connector name; beyond
+// bemcom.MaxConnectors names (anyone may publish on the broker) they are
+// counted as "other".
+func badCounter(c *prometheus.CounterVec) func(string) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(conn string) {
+		mu.Lock()
+		if !seen[conn] && len(seen) >= bemcom.MaxConnectors {
+			conn = "other"
+		} else {
+			seen[conn] = true
+		}
+		mu.Unlock()
+		c.WithLabelValues(conn).Inc()
+	}
 }

@@ -71,6 +71,13 @@ func (d *Dialect) onAvailable(ctx context.Context, connector string, payload []b
 	ec, known := d.ext[connector]
 	d.mu.Unlock()
 	if !known {
+		d.mu.Lock()
+		full := len(d.ext) >= MaxConnectors
+		d.mu.Unlock()
+		if full {
+			d.bad(connector, connector+"/available_datapoints", payload, fmt.Errorf("already %d connectors imported: at most %d", MaxConnectors, MaxConnectors))
+			return
+		}
 		dev := slug(connector)
 		if _, taken := d.o.Bus.Device(dev); taken {
 			d.bad(connector, connector+"/available_datapoints", payload, fmt.Errorf("device id %q is taken by a gridbox device", dev))
@@ -105,12 +112,17 @@ func (d *Dialect) newPoints(ec *extConn, m availableMsg) []model.Datapoint {
 		for _, key := range sortedKeys(keys) {
 			d.mu.Lock()
 			_, seen := ec.nameOf[key]
-			d.mu.Unlock()
 			if seen {
+				d.mu.Unlock()
+				continue
+			}
+			if len(ec.nameOf) >= MaxKeys {
+				d.log.Warn("bemcom: key left out: too many keys", "connector", ec.name, "key", key, "max", MaxKeys)
+				d.o.Bad(ec.name)
+				d.mu.Unlock()
 				continue
 			}
 			name := slug(key)
-			d.mu.Lock()
 			for i := 2; ec.keyOf[name] != ""; i++ {
 				name = slug(key) + "_" + strconv.Itoa(i)
 			}

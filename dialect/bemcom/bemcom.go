@@ -27,10 +27,14 @@ import (
 const Source = "bemcom"
 
 const (
-	msgQueue     = 4096
-	writeQueue   = 256
-	writeTimeout = 10 * time.Second
-	tickEvery    = time.Second
+	msgQueue = 4096
+	// MaxConnectors and MaxKeys bound what outside connectors may add to
+	// the catalog, so a faulty one cannot fill it.
+	MaxConnectors = 256
+	MaxKeys       = 4096
+	writeQueue    = 256
+	writeTimeout  = 10 * time.Second
+	tickEvery     = time.Second
 )
 
 // Options is what the dialect needs from the gateway.
@@ -71,8 +75,9 @@ type Dialect struct {
 type connHolder struct{ c sink.MQTTConn }
 
 type inMsg struct {
-	topic   string
-	payload []byte
+	topic    string
+	payload  []byte
+	retained bool
 }
 
 type writeReq struct {
@@ -116,9 +121,9 @@ func New(o Options) (*Dialect, error) {
 }
 
 // onMessage queues a message for Run; it never blocks.
-func (d *Dialect) onMessage(topic string, payload []byte, _ bool) {
+func (d *Dialect) onMessage(topic string, payload []byte, retained bool) {
 	select {
-	case d.msgs <- inMsg{topic: topic, payload: bytes.Clone(payload)}:
+	case d.msgs <- inMsg{topic: topic, payload: bytes.Clone(payload), retained: retained}:
 	default:
 		d.o.Count("dropped")
 	}

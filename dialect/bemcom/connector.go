@@ -152,6 +152,11 @@ func (d *Dialect) ownValue(ctx context.Context, oc *ownConn, v model.Value) {
 // actuatorValue queues an actuator value from the API or controller for
 // the write path.
 func (d *Dialect) actuatorValue(r topicRoute, m inMsg) {
+	if m.retained { // an old value replayed by the broker is never applied
+		d.o.Count("refused")
+		d.log.Warn("bemcom: retained actuator value ignored", "connector", r.connector, "topic", m.topic)
+		return
+	}
 	var v valueMsg
 	if err := decodeObject(m.payload, &v); err != nil {
 		d.bad(r.connector, m.topic, m.payload, err)

@@ -115,6 +115,7 @@ func TestGridboxAsConnector(t *testing.T) {
 		t.Fatal("a value was published before the datapoint map")
 	}
 
+	ex.replay(t, r.mqtt, "stale")
 	ex.replay(t, r.mqtt, "map")
 	tv := waitMsg(t, sub, "room/messages/11/value", nil)
 	var v map[string]any
@@ -138,8 +139,8 @@ func TestGridboxAsConnector(t *testing.T) {
 	}
 	var audit json.RawMessage
 	r.do(t, "GET", "/api/v1/audit", readToken, nil, &audit)
-	if n := strings.Count(string(audit), `"source":"bemcom"`); n < 2 {
-		t.Errorf("audit log %s: want the applied and the refused write with source bemcom", audit)
+	if n := strings.Count(string(audit), `"source":"bemcom"`); n != 2 || strings.Contains(string(audit), `"value":23`) {
+		t.Errorf("audit log %s: want the applied and the refused write with source bemcom, not the stale retained 23", audit)
 	}
 
 	series := `gridbox_bemcom_bad_payloads_total{connector="room",sink="dialects"}`
