@@ -65,6 +65,7 @@ type Dialect struct {
 	mu     sync.Mutex
 	ext    map[string]*extConn // outside connectors by name
 	extDev map[string]*extConn // … by their gridbox device id
+	posted map[string][]any    // "<id>/setpoint|schedule" → the messages POSTed since start, oldest first
 
 	// owned by Run
 	own    map[string]*ownConn // gridbox devices acting as connectors
@@ -113,7 +114,7 @@ func New(o Options) (*Dialect, error) {
 		return nil, err
 	}
 	d := &Dialect{o: o, cfg: o.Config, log: o.Log, ids: t, msgs: make(chan inMsg, msgQueue), writes: make(chan writeReq, writeQueue),
-		ext: map[string]*extConn{}, extDev: map[string]*extConn{}, own: map[string]*ownConn{}, routes: map[string]topicRoute{}}
+		ext: map[string]*extConn{}, extDev: map[string]*extConn{}, posted: map[string][]any{}, own: map[string]*ownConn{}, routes: map[string]topicRoute{}}
 	if d.cfg.has(RoleController) {
 		d.ctl = newController(d.cfg.controller())
 	}

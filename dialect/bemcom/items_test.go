@@ -68,4 +68,16 @@ func TestSetpointAndScheduleREST(t *testing.T) {
 	if code := r.do(t, "POST", fmt.Sprintf("/bemcom/datapoint/%d/schedule/", id), writeToken, sched, nil); code != http.StatusCreated {
 		t.Fatalf("POST schedule: %d", code)
 	}
+	var got []map[string]any
+	r.do(t, "GET", fmt.Sprintf("/bemcom/datapoint/%d/schedule/", id), readToken, nil, &got)
+	if len(got) != 1 {
+		t.Fatalf("GET schedule %v: want the one posted schedule", got)
+	}
+	if items, _ := got[0]["schedule"].([]any); len(items) != 1 || items[0].(map[string]any)["value"] != "20.5" {
+		t.Errorf("GET schedule %v: want the posted schedule with its JSON-string value", got)
+	}
+	r.do(t, "GET", fmt.Sprintf("/bemcom/datapoint/%d/setpoint/?timestamp__gte=%d", id, nowMs()+60000), readToken, nil, &got)
+	if len(got) != 0 {
+		t.Errorf("GET setpoint from a minute ahead: %v, want none", got)
+	}
 }

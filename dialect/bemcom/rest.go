@@ -28,6 +28,8 @@ func (d *Dialect) Routes() []sink.Route {
 		{Pattern: "GET /bemcom/datapoint/{id}/{$}", Handler: h(d.handleOne)},
 		{Pattern: "GET /bemcom/datapoint/{id}/value/{$}", Handler: h(d.handleValues)},
 		{Pattern: "POST /bemcom/datapoint/{id}/value/{$}", Handler: h(d.handlePostValue), Write: true},
+		{Pattern: "GET /bemcom/datapoint/{id}/setpoint/{$}", Handler: h(d.handleGetItems("setpoint"))},
+		{Pattern: "GET /bemcom/datapoint/{id}/schedule/{$}", Handler: h(d.handleGetItems("schedule"))},
 		{Pattern: "POST /bemcom/datapoint/{id}/setpoint/{$}", Handler: h(d.handlePostItems("setpoint")), Write: true},
 		{Pattern: "POST /bemcom/datapoint/{id}/schedule/{$}", Handler: h(d.handlePostItems("schedule")), Write: true},
 	}

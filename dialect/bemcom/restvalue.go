@@ -229,6 +229,7 @@ func (d *Dialect) handlePostItems(what string) http.HandlerFunc {
 		if len(in[what]) == 0 {
 			out[what] = nil
 		}
+		d.remember(fmt.Sprintf("%d/%s", dp.ID, what), out)
 		writeJSON(w, http.StatusCreated, out)
 	}
 }
@@ -271,4 +272,50 @@ func checkItems(what string, plain []byte, act model.Datapoint) error {
 		_, err = control.ParseSchedule(plain, act)
 	}
 	return err
+}
+
+// maxPosted bounds the setpoint and schedule messages kept per datapoint.
+const maxPosted = 100
+
+func (d *Dialect) remember(key string, msg map[string]any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	list := append(d.posted[key], msg)
+	if len(list) > maxPosted {
+		list = list[len(list)-maxPosted:]
+	}
+	d.posted[key] = list
+}
+
+// handleGetItems lists the setpoint or schedule messages POSTed since
+// gridbox started, oldest first, in the encoding they were posted in;
+// timestamp__gte and timestamp__lte filter them.
+func (d *Dialect) handleGetItems(what string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		dp, ok := d.byID(w, r)
+		if !ok {
+			return
+		}
+		from, to := int64(math.MinInt64), int64(math.MaxInt64)
+		for param, into := range map[string]*int64{"timestamp__gte": &from, "timestamp__lte": &to} {
+			if s := r.URL.Query().Get(param); s != "" {
+				n, err := strconv.ParseInt(s, 10, 64)
+				if err != nil {
+					d.restError(w, http.StatusBadRequest, fmt.Errorf("%s: %q is not a timestamp in ms", param, model.Short(s)))
+					return
+				}
+				*into = n
+			}
+		}
+		d.mu.Lock()
+		all := d.posted[fmt.Sprintf("%d/%s", dp.ID, what)]
+		out := make([]any, 0, len(all))
+		for _, m := range all {
+			if ts := m.(map[string]any)["timestamp"].(int64); ts >= from && ts <= to {
+				out = append(out, m)
+			}
+		}
+		d.mu.Unlock()
+		writeJSON(w, http.StatusOK, out)
+	}
 }
