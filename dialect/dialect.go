@@ -1,8 +1,9 @@
 // Package dialect is the `dialects:` section: other ecosystems' MQTT
 // conventions spoken on the gateway's broker next to the native topics —
-// Home Assistant's discovery (dialect/homeassistant) and Victron's N/R/W
-// topics (dialect/victron) and the cFos Charging Manager's MQTT API
-// (dialect/cfos). Each dialect has a connection of its own to
+// Home Assistant's discovery (dialect/homeassistant), Victron's N/R/W
+// topics (dialect/victron), the cFos Charging Manager's MQTT API
+// (dialect/cfos) and BEMCom's connectors, API and controller
+// (dialect/bemcom, which also adds REST routes under /bemcom/). Each dialect has a connection of its own to
 // the MQTT sink's broker (sink.MQTT) and its own bus subscription.
 package dialect
 
@@ -15,6 +16,7 @@ import (
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/dialect/cfos"
+	"github.com/gridbox/gridbox/dialect/bemcom"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/sink"
@@ -27,6 +29,7 @@ type Config struct {
 	HomeAssistant *homeassistant.Config `yaml:"homeassistant"`
 	Victron       *victron.Config       `yaml:"victron"`
 	Cfos          *cfos.Config          `yaml:"cfos"`
+	BEMCom        *bemcom.Config        `yaml:"bemcom"`
 }
 
 // Validate implements sink.Config.
@@ -41,6 +44,9 @@ func (c *Config) Validate() []config.FieldError {
 	if c.Cfos != nil {
 		errs = append(errs, prefixed("cfos", c.Cfos.Validate())...)
 	}
+	if c.BEMCom != nil {
+		errs = append(errs, prefixed("bemcom", c.BEMCom.Validate())...)
+	}
 	return errs
 }
 
@@ -52,7 +58,8 @@ func prefixed(p string, errs []config.FieldError) []config.FieldError {
 }
 
 // Kind is the `dialects` sink kind. It comes after the mqtt kind in
-// gateway/registry.go: it needs the MQTT sink's broker.
+// gateway/registry.go (it needs the MQTT sink's broker) and before the api
+// kind (BEMCom contributes routes).
 func Kind() sink.Kind {
 	return sink.Kind{Name: "dialects", OwnSubscriptions: true,
 		NewConfig: func() sink.Config { return &Config{} }, New: newSink}
@@ -67,6 +74,7 @@ type instance struct {
 	bus     *bus.Bus
 	name    string
 	runners map[string]runner
+	routes  []sink.Route
 }
 
 // subQueue is each dialect's bus queue.
@@ -77,7 +85,7 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 	if !ok {
 		return nil, fmt.Errorf("dialects: config is %T, want *dialect.Config", c)
 	}
-	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.Cfos != nil) {
+	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.Cfos != nil || cfg.BEMCom != nil) {
 		return nil, errors.New("dialects: no mqtt sink to publish through (the dialects speak on the mqtt sink's broker)")
 	}
 	msgs := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -109,6 +117,14 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 		}
 		in.runners["cfos"] = c
 	}
+	if cfg.BEMCom != nil {
+		b, err := newBEMCom(*cfg.BEMCom, env, counter("bemcom"))
+		if err != nil {
+			return nil, fmt.Errorf("dialects: bemcom: %w", err)
+		}
+		in.runners["bemcom"] = b
+		in.routes = b.Routes()
+	}
 	return in, nil
 }
 
@@ -133,3 +149,40 @@ func (in *instance) Run(ctx context.Context, _ *bus.Subscription) error {
 }
 
 func (in *instance) Close() error { return nil }
+
+// Routes are the REST routes of the dialects (BEMCom's API).
+func (in *instance) Routes() []sink.Route { return in.routes }
+
+// newBEMCom builds the BEMCom dialect with a counter of bad payloads by connector.
+func newBEMCom(c bemcom.Config, env sink.Env, count func(string)) (*bemcom.Dialect, error) {
+	bad := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gridbox_bemcom_bad_payloads_total",
+		Help: "Messages from BEMCom connectors, APIs or controllers that were refused (malformed JSON, missing keys), by connector.",
+	}, []string{"connector"})
+	if env.Metrics != nil {
+		if err := env.Metrics.Register(bad); err != nil {
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+	}
+	return bemcom.New(bemcom.Options{Bus: env.Bus, MQTT: env.MQTT, Config: c, Log: env.Log.With("dialect", "bemcom"), Count: count,
+		Bad: badCounter(bad), History: env.History, Controls: env.Controls,
+		DataDir: env.DataDir, Version: env.Version})
+}
+
+// badCounter counts bad payloads by connector name; beyond
+// bemcom.MaxConnectors names (anyone may publish on the broker) they are
+// counted as "other".
+func badCounter(c *prometheus.CounterVec) func(string) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(conn string) {
+		mu.Lock()
+		if !seen[conn] && len(seen) >= bemcom.MaxConnectors {
+			conn = "other"
+		} else {
+			seen[conn] = true
+		}
+		mu.Unlock()
+		c.WithLabelValues(conn).Inc()
+	}
+}

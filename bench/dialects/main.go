@@ -1,8 +1,9 @@
 // Command dialects measures what the MQTT dialects add to the demo's
 // load: extra CPU time and extra broker messages per bus value, for Home
-// Assistant discovery, for Victron N/R/W (kept alive) and for the cFos
-// charging manager API, against the native MQTT sink alone; and what a
-// cFos meter input (set/<id>) costs. Everything runs in this process on the embedded
+// Assistant discovery, for Victron N/R/W (kept alive), for the cFos
+// charging manager API and for BEMCom (every device a connector, every
+// sensor mapped by a datapoint_map), against the native MQTT sink alone;
+// and what a cFos meter input (set/<id>) costs. Everything runs in this process on the embedded
 // broker; a subscriber on # counts every message the broker routes.
 //
 //	go run ./bench/dialects [-n 200000]
@@ -10,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -23,6 +25,7 @@ import (
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/dialect"
 	"github.com/gridbox/gridbox/dialect/cfos"
+	"github.com/gridbox/gridbox/dialect/bemcom"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/driver/modbus"
@@ -45,6 +48,8 @@ func main() {
 		{"+ victron (alive)", dialect.Config{Victron: &victron.Config{PortalID: "bench"}}},
 		{"+ both", dialect.Config{HomeAssistant: &homeassistant.Config{}, Victron: &victron.Config{PortalID: "bench"}}},
 		{"+ cfos", dialect.Config{Cfos: &cfos.Config{}}},
+		{"+ bemcom (mapped)", dialect.Config{BEMCom: &bemcom.Config{}}},
+		{"+ bemcom raw_msg", dialect.Config{BEMCom: &bemcom.Config{RawMessageToDB: true}}},
 	}
 	devs, err := demo()
 	if err != nil {
@@ -166,6 +171,11 @@ func measure(dc dialect.Config, n int) (result, error) {
 	if dc.Victron != nil {
 		_ = counter.Publish(ctx, "R/bench/keepalive", nil, 0, false)
 	}
+	if dc.BEMCom != nil {
+		if err := bemcomMaps(ctx, counter, devs); err != nil {
+			return result{}, err
+		}
+	}
 	settle(&msgs)
 	startMsgs, startCPU := msgs.Load(), cpu()
 	now := model.NowMs()
@@ -192,6 +202,27 @@ func measure(dc dialect.Config, n int) (result, error) {
 		cpuPerValue:  float64(used.Microseconds()) / float64(n),
 		msgsPerValue: float64(msgs.Load()-startMsgs) / float64(n),
 	}, nil
+}
+
+// bemcomMaps sends every device's connector a datapoint map of all its
+// sensors, as BEMCom's API does when they are activated.
+func bemcomMaps(ctx context.Context, c sink.MQTTConn, devs map[string][]model.Datapoint) error {
+	for dev, dps := range devs {
+		m := map[string]map[string]string{"sensor": {}, "actuator": {}}
+		for i, dp := range dps {
+			if dp.Kind == model.Sensor {
+				m["sensor"][dp.Name] = fmt.Sprintf("%s/messages/%d/value", dev, i+1)
+			}
+		}
+		payload, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := c.Publish(ctx, dev+"/datapoint_map", payload, 1, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pending is the longest queue of undelivered values among the sinks.
