@@ -57,8 +57,9 @@ func artifacts(t *testing.T) string {
 }
 
 // startUIGateway runs `gridbox run` in-process (with its config controller)
-// on the demo's simulators and returns the API address and config path.
-func startUIGateway(t *testing.T, auth string) (addr, path, spareURL string) {
+// on the demo's simulators and returns the API address, the config path,
+// the URL of a spare simulator and how to stop the gateway.
+func startUIGateway(t *testing.T, auth string) (addr, path, spareURL string, stop func()) {
 	t.Setenv("GB_UI_TOKEN", "script-token")
 	t.Setenv("GB_UI_ADMIN", "admin-secret")
 	simCtx, stopSims := context.WithCancel(context.Background())
@@ -83,6 +84,14 @@ func startUIGateway(t *testing.T, auth string) (addr, path, spareURL string) {
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	stop = runUIGateway(t, path)
+	return addr, path, urls["spare"], stop
+}
+
+// runUIGateway runs `gridbox run -c path` in-process until it answers
+// stop, or the test ends.
+func runUIGateway(t *testing.T, path string) (stop func()) {
+	t.Helper()
 	cfg, code := loadConfig(path, os.Stderr)
 	if cfg == nil {
 		t.Fatalf("load: exit %d", code)
@@ -104,20 +113,22 @@ func startUIGateway(t *testing.T, auth string) (addr, path, spareURL string) {
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
-	t.Cleanup(func() { cancel(); <-done })
+	var stopOnce sync.Once
+	stop = func() { stopOnce.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
 	select {
 	case <-up:
 	case code := <-done:
 		t.Fatalf("gateway stopped: exit %d", code)
 	}
-	return addr, path, urls["spare"]
+	return stop
 }
 
 // TestUIEndToEnd drives the web UI in headless Chromium against a running
 // gateway with the demo devices.
 func TestUIEndToEnd(t *testing.T) {
 	testenv.Tool(t, "chromium")
-	addr, path, spareURL := startUIGateway(t, "token")
+	addr, path, spareURL, _ := startUIGateway(t, "token")
 	base := "http://" + addr
 	checkAPIAccess(t, base)
 	b := newBrowser(t, base)

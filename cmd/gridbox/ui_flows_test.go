@@ -78,7 +78,7 @@ func uiViewer(b *browser) {
 // admin the write goes through.
 func TestUIReadOpen(t *testing.T) {
 	testenv.Tool(t, "chromium")
-	addr, _, _ := startUIGateway(t, "read-open")
+	addr, _, _, _ := startUIGateway(t, "read-open")
 	base := "http://" + addr
 	for _, c := range []struct {
 		method, path string
@@ -108,4 +108,49 @@ func TestUIReadOpen(t *testing.T) {
 	b.fill(`#write input[name=value]`, "21")
 	b.run("write 21", chromedp.Click(`#write button[type=submit]`))
 	b.eventually("the write answered", `[...document.querySelectorAll("#answers li.ok")].some(li => li.textContent.includes("applied"))`)
+}
+
+// TestSessionSurvivesRestart: a login outlives a restart of the gateway
+// (a new runGateway has a new session store in memory, as a new process
+// has: only the data directory's sessions.json carries it over); a logout
+// outlives the next one.
+func TestSessionSurvivesRestart(t *testing.T) {
+	addr, path, _, stop := startUIGateway(t, "token")
+	base := "http://" + addr
+	call := func(method, p, tok, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+p, strings.NewReader(body))
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(resp)
+	}
+	code, body := call("POST", "/api/v1/login", "", `{"name": "admin", "password": "admin-secret"}`)
+	tok := between(body, `"token":"`, `"`)
+	if code != 200 || tok == "" {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	restart := func() {
+		t.Helper()
+		stop()
+		stop = runUIGateway(t, path)
+	}
+	restart()
+	if code, body := call("GET", "/api/v1/session", tok, ""); code != 200 || !strings.Contains(body, `"name":"admin"`) {
+		t.Fatalf("session after a restart: %d %s", code, body)
+	}
+	if code, _ := call("GET", "/api/v1/datapoints", tok, ""); code != 200 {
+		t.Fatalf("read after a restart: %d", code)
+	}
+	if code, _ := call("POST", "/api/v1/logout", tok, ""); code != http.StatusNoContent {
+		t.Fatalf("logout: %d", code)
+	}
+	restart()
+	if code, _ := call("GET", "/api/v1/datapoints", tok, ""); code != http.StatusUnauthorized {
+		t.Errorf("read after logout and a restart: %d, want 401", code)
+	}
 }
