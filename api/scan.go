@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,7 +88,7 @@ func (s *Server) handleScan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req ScanRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		writeError(w, errorf(http.StatusBadRequest, "body", `want {"targets": "192.168.1.0/24:502", "units": "1", "timeout": "500ms"}: %v`, err))
@@ -142,8 +143,11 @@ func scanFound(u scan.Unit) (ScanFound, error) {
 	var doc struct {
 		Devices []map[string]any `yaml:"devices"`
 	}
-	if err := yaml.Unmarshal([]byte(b.String()), &doc); err != nil || len(doc.Devices) != 1 {
-		return ScanFound{}, fmt.Errorf("unit %s/%d: %v", u.Endpoint, u.ID, err)
+	if err := yaml.Unmarshal([]byte(b.String()), &doc); err != nil {
+		return ScanFound{}, fmt.Errorf("unit %s/%d: %w", u.Endpoint, u.ID, err)
+	}
+	if len(doc.Devices) != 1 {
+		return ScanFound{}, fmt.Errorf("unit %s/%d: %d device entries, want 1", u.Endpoint, u.ID, len(doc.Devices))
 	}
 	profiles := u.Profiles
 	if profiles == nil {

@@ -14,7 +14,7 @@ function Chart({ device, name, unit }) {
   const [info, setInfo] = useState("");
   const box = useRef(null);
   useEffect(() => {
-    let plot = null, stop = false;
+    let plot = null, ro = null, stop = false;
     const span = RANGES.find((r) => r[0] === range)[1];
     const iv = bucketFor(span), to = Date.now(), from = to - span;
     const q = `from=${from}&to=${to}` + (iv ? `&interval=${iv}&agg=mean` : "");
@@ -34,8 +34,10 @@ function Chart({ device, name, unit }) {
           value: (u, v) => (v === null ? "—" : human(v, unit)) }],
         axes: [axis, { ...axis, values: (u, vals) => vals.map((v) => num(v)) }],
       }, [xs, ys], box.current);
+      ro = new ResizeObserver(() => plot && box.current && plot.setSize({ width: box.current.clientWidth || 600, height: 300 }));
+      ro.observe(box.current);
     });
-    return () => { stop = true; if (plot) plot.destroy(); };
+    return () => { stop = true; if (ro) ro.disconnect(); if (plot) plot.destroy(); };
   }, [device, name, range]);
   return html`<section aria-labelledby="hist-h"><h2 id="hist-h">History</h2>
     <div role="group" aria-label="Range" class="grid" style="display:flex;gap:.3rem;flex-wrap:wrap">

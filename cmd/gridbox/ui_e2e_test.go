@@ -159,6 +159,7 @@ func TestUIEndToEnd(t *testing.T) {
 	b.eventually("a live value to change", valuesJS+` !== `+jsString(first))
 	b.shot("datapoints")
 	b.audit("datapoints")
+	b.responsive("datapoints")
 
 	// A chart with history.
 	b.eventually("history of the room temperature", `fetch("/api/v1/datapoints/room/temperature/history", {headers: {Authorization: "Bearer " + sessionStorage.getItem("gridbox.token")}}).then(r => r.json()).then(d => d.samples.length > 2)`)
@@ -177,6 +178,7 @@ func TestUIEndToEnd(t *testing.T) {
 	b.shot("write")
 	b.audit("setpoint page")
 	uiControl(b)
+	b.responsive("setpoint")
 
 	// Add a device through the form generated from the driver's schema,
 	// see it poll, edit and remove it again.
