@@ -58,6 +58,10 @@ type Env struct {
 	// (the Modbus proxy forwards requests over a Modbus device's
 	// connection). nil in tests that do not need it.
 	Device func(id string) (driver.Device, bool)
+	// DeviceSchemas is the JSON Schema of one device entry of each driver
+	// the gateway knows, by driver name (defaults, descriptions, enums):
+	// the web UI builds its device form from it. nil in tests.
+	DeviceSchemas map[string]config.Schema
 }
 
 // Controls is the capability of a sink that controls actuators (package
