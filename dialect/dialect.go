@@ -1,7 +1,8 @@
 // Package dialect is the `dialects:` section: other ecosystems' MQTT
 // conventions spoken on the gateway's broker next to the native topics —
-// Home Assistant's discovery (dialect/homeassistant) and Victron's N/R/W
-// topics (dialect/victron). Each dialect has a connection of its own to
+// Home Assistant's discovery (dialect/homeassistant), Victron's N/R/W
+// topics (dialect/victron) and the edge datalogger's payloads
+// (dialect/datalogger). Each dialect has a connection of its own to
 // the MQTT sink's broker (sink.MQTT) and its own bus subscription.
 package dialect
 
@@ -13,9 +14,11 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/dialect/datalogger"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/sink"
+	"github.com/gridbox/gridbox/uplink"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -24,6 +27,7 @@ import (
 type Config struct {
 	HomeAssistant *homeassistant.Config `yaml:"homeassistant"`
 	Victron       *victron.Config       `yaml:"victron"`
+	Datalogger    *datalogger.Config    `yaml:"datalogger"`
 }
 
 // Validate implements sink.Config.
@@ -34,6 +38,9 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.Victron != nil {
 		errs = append(errs, prefixed("victron", c.Victron.Validate())...)
+	}
+	if c.Datalogger != nil {
+		errs = append(errs, prefixed("datalogger", c.Datalogger.Validate())...)
 	}
 	return errs
 }
@@ -66,12 +73,12 @@ type instance struct {
 // subQueue is each dialect's bus queue.
 const subQueue = 1 << 14
 
-func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) {
+func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error) {
 	cfg, ok := c.(*Config)
 	if !ok {
 		return nil, fmt.Errorf("dialects: config is %T, want *dialect.Config", c)
 	}
-	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil) {
+	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.Datalogger != nil) {
 		return nil, errors.New("dialects: no mqtt sink to publish through (the dialects speak on the mqtt sink's broker)")
 	}
 	msgs := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -95,6 +102,14 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 			return nil, fmt.Errorf("dialects: victron: %w", err)
 		}
 		in.runners["victron"] = v
+	}
+	if cfg.Datalogger != nil {
+		d, err := datalogger.New(env.Bus, env.MQTT, *cfg.Datalogger, uplink.ControllerFrom(ctx), env.Version,
+			env.Log.With("dialect", "datalogger"), counter("datalogger"))
+		if err != nil {
+			return nil, fmt.Errorf("dialects: datalogger: %w", err)
+		}
+		in.runners["datalogger"] = d
 	}
 	return in, nil
 }
