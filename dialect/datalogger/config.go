@@ -21,6 +21,10 @@ type Config struct {
 	MaxAge config.Duration `yaml:"max_age"`
 	// VendorIDs gives each device's `_vid`; default the device id.
 	VendorIDs map[string]string `yaml:"vendor_ids"`
+	// FieldNames renames datapoints in the records ("<datapoint>" or
+	// "<device>/<datapoint>" → field key, like p_total: P_total), for a back
+	// end that knows the datalogger driver's original field keys.
+	FieldNames map[string]string `yaml:"field_names"`
 	// Devices limits the records to these devices; default every device.
 	Devices []string `yaml:"devices"`
 	// RemoteConfig applies a whole config arriving on d/config.
@@ -56,6 +60,11 @@ func (c *Config) Validate() []config.FieldError {
 		}
 		if strings.TrimSpace(vid) == "" {
 			add("vendor_ids."+dev, "empty: the datalogger's _vid is required")
+		}
+	}
+	for k, v := range c.FieldNames {
+		if v == "" || strings.HasPrefix(v, "_") {
+			add("field_names."+k, "%q: want a field key not starting with _ (reserved for _d, _vid, _s)", v)
 		}
 	}
 	for i, dev := range c.Devices {

@@ -134,7 +134,8 @@ func record(p map[string]any, dev string) map[string]any {
 // interval, one record per device with _d, _vid and the values, m with the
 // provider and config id; _s status items only when a level changes.
 func TestDataPayload(t *testing.T) {
-	r := start(t, datalogger.Config{ReadInterval: 2e9, ReadRoundtime: true, VendorIDs: map[string]string{"sma_stp_1": "1234567890"}})
+	r := start(t, datalogger.Config{ReadInterval: 2e9, ReadRoundtime: true, VendorIDs: map[string]string{"sma_stp_1": "1234567890"},
+		FieldNames: map[string]string{"p_total": "P_total", "ems/p_l1": "P_L1"}})
 	s := mqttcli.Subscribe(t, r.addr, nil, "u/#")
 	now := model.NowMs()
 	r.bus.Publish(
@@ -146,7 +147,7 @@ func TestDataPayload(t *testing.T) {
 	var first map[string]any
 	testenv.Eventually(t, 20*time.Second, "a u/data payload with both devices' values", func() bool {
 		for _, p := range payloads(s) {
-			if rec := record(p, "ems"); rec != nil && rec["p_l1"] != nil && record(p, "sma_stp_1") != nil {
+			if rec := record(p, "ems"); rec != nil && rec["P_L1"] != nil && record(p, "sma_stp_1") != nil {
 				first = p
 				return true
 			}
@@ -158,11 +159,11 @@ func TestDataPayload(t *testing.T) {
 		t.Fatalf("t = %v: want Unix seconds aligned to 2 s", first["t"])
 	}
 	sma := record(first, "sma_stp_1")
-	if sma["_vid"] != "1234567890" || sma["p_total"] != 12345.0 || sma["total_yield"] != 8106606.0 {
+	if sma["_vid"] != "1234567890" || sma["P_total"] != 12345.0 || sma["total_yield"] != 8106606.0 {
 		t.Errorf("sma record: %v", sma)
 	}
 	ems := record(first, "ems")
-	if ems["_vid"] != "ems" || ems["p_l1"] != 325218.8125 {
+	if ems["_vid"] != "ems" || ems["P_L1"] != 325218.8125 {
 		t.Errorf("ems record: %v", ems)
 	}
 	if _, has := ems["mode"]; has {

@@ -47,7 +47,7 @@ type snapshot struct {
 // records builds the `r` list: per device (sorted), `_d`, `_vid`, every
 // good value not older than minMs, and `_s` when the status changed.
 // Devices with neither are left out.
-func records(s snapshot, vid func(string) string, minMs int64) []map[string]any {
+func records(s snapshot, vid func(string) string, rename map[string]string, minMs int64) []map[string]any {
 	devs := make([]string, 0, len(s.values)+len(s.statuses))
 	for d := range s.values {
 		devs = append(devs, d)
@@ -63,7 +63,7 @@ func records(s snapshot, vid func(string) string, minMs int64) []map[string]any 
 		rec := map[string]any{}
 		for name, v := range s.values[d] {
 			if x, ok := field(v, minMs); ok {
-				rec[name] = x
+				rec[fieldName(rename, d, name)] = x
 			}
 		}
 		if st := s.statuses[d]; st != nil {
@@ -76,6 +76,17 @@ func records(s snapshot, vid func(string) string, minMs int64) []map[string]any 
 		out = append(out, rec)
 	}
 	return out
+}
+
+// fieldName is a datapoint's key in its record.
+func fieldName(rename map[string]string, dev, name string) string {
+	if n, ok := rename[dev+"/"+name]; ok {
+		return n
+	}
+	if n, ok := rename[name]; ok {
+		return n
+	}
+	return name
 }
 
 // field is a value as the datalogger sends it: numbers, booleans and
