@@ -111,7 +111,7 @@ func (a Actuator) validate(at string, names map[string]bool) []config.FieldError
 		add("kind", "%q: an actuator's kind is actuator", a.Kind)
 	}
 	if err := dp.CheckMeta(); err != nil {
-		add("path", "%v", err)
+		add("name", "%v", err)
 	}
 	switch {
 	case dp.Format == model.ContinuousNumeric && (a.Min == nil || a.Max == nil):

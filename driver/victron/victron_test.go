@@ -199,3 +199,5 @@ func TestGX(t *testing.T) {
 		t.Errorf("writes the GX got: %q", writes)
 	}
 }
+
+func minMax(lo, hi float64) model.Meta { return model.Meta{Min: f(lo), Max: f(hi)} }
