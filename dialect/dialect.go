@@ -1,8 +1,8 @@
 // Package dialect is the `dialects:` section: other ecosystems' MQTT
 // conventions spoken on the gateway's broker next to the native topics —
 // Home Assistant's discovery (dialect/homeassistant), Victron's N/R/W
-// topics (dialect/victron) and the edge datalogger's payloads
-// (dialect/datalogger). Each dialect has a connection of its own to
+// topics (dialect/victron), the edge datalogger's payloads
+// (dialect/datalogger) and the home box's (dialect/homebox). Each dialect has a connection of its own to
 // the MQTT sink's broker (sink.MQTT) and its own bus subscription.
 package dialect
 
@@ -16,6 +16,7 @@ import (
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/dialect/datalogger"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
+	"github.com/gridbox/gridbox/dialect/homebox"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/gridbox/gridbox/uplink"
@@ -28,6 +29,7 @@ type Config struct {
 	HomeAssistant *homeassistant.Config `yaml:"homeassistant"`
 	Victron       *victron.Config       `yaml:"victron"`
 	Datalogger    *datalogger.Config    `yaml:"datalogger"`
+	HomeBox       *homebox.Config       `yaml:"homebox"`
 }
 
 // Validate implements sink.Config.
@@ -41,6 +43,9 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.Datalogger != nil {
 		errs = append(errs, prefixed("datalogger", c.Datalogger.Validate())...)
+	}
+	if c.HomeBox != nil {
+		errs = append(errs, prefixed("homebox", c.HomeBox.Validate())...)
 	}
 	return errs
 }
@@ -78,7 +83,7 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	if !ok {
 		return nil, fmt.Errorf("dialects: config is %T, want *dialect.Config", c)
 	}
-	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.Datalogger != nil) {
+	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.Datalogger != nil || cfg.HomeBox != nil) {
 		return nil, errors.New("dialects: no mqtt sink to publish through (the dialects speak on the mqtt sink's broker)")
 	}
 	msgs := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -110,6 +115,13 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 			return nil, fmt.Errorf("dialects: datalogger: %w", err)
 		}
 		in.runners["datalogger"] = d
+	}
+	if cfg.HomeBox != nil {
+		h, err := homebox.New(env.Bus, env.MQTT, *cfg.HomeBox, env.Site, env.Log.With("dialect", "homebox"), counter("homebox"))
+		if err != nil {
+			return nil, fmt.Errorf("dialects: homebox: %w", err)
+		}
+		in.runners["homebox"] = h
 	}
 	return in, nil
 }
