@@ -21,7 +21,9 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/dialect"
+	"github.com/gridbox/gridbox/dialect/datalogger"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
+	"github.com/gridbox/gridbox/dialect/homebox"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/model"
@@ -42,18 +44,23 @@ func main() {
 		{"+ homeassistant", dialect.Config{HomeAssistant: &homeassistant.Config{}}},
 		{"+ victron (alive)", dialect.Config{Victron: &victron.Config{PortalID: "bench"}}},
 		{"+ both", dialect.Config{HomeAssistant: &homeassistant.Config{}, Victron: &victron.Config{PortalID: "bench"}}},
+		{"+ datalogger (60s)", dialect.Config{Datalogger: &datalogger.Config{}}},
+		{"+ homebox (roles)", dialect.Config{HomeBox: &homebox.Config{}}},
 	}
 	devs, err := demo()
 	if err != nil {
 		log.Fatal(err)
 	}
-	numeric, mapped := 0, 0
+	numeric, mapped, streams := 0, 0, 0
 	for _, dps := range devs {
 		for _, dp := range dps {
 			if dp.Format.Numeric() {
 				numeric++
 				if map[string]bool{"grid_power": true, "pv_power": true, "battery_soc": true, "battery_power": true, "ev_power": true}[dp.Role] {
 					mapped++
+				}
+				if dp.Role == "grid_power" || dp.Role == "pv_power" {
+					streams++
 				}
 			}
 		}
@@ -73,6 +80,10 @@ func main() {
 		if r.cfg.Victron != nil && r.cfg.HomeAssistant == nil {
 			fmt.Printf("%-20s %5.2f extra msgs per value of a datapoint with a Victron path (its N plus the system summary)\n", "",
 				(res.msgsPerValue-base.msgsPerValue)*float64(numeric)/float64(mapped))
+		}
+		if r.cfg.HomeBox != nil && streams > 0 {
+			fmt.Printf("%-20s %5.2f extra msgs per value of a datapoint with a home box stream (grid_power, pv_power)\n", "",
+				(res.msgsPerValue-base.msgsPerValue)*float64(numeric)/float64(streams))
 		}
 	}
 }
