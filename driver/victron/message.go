@@ -1,7 +1,6 @@
 package victron
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -64,17 +63,17 @@ func (d *Device) message(topic string, payload []byte) {
 
 // decode reads {"value": x}; x is a number, text, bool or nil.
 func decode(payload []byte) (any, error) {
-	var body map[string]json.RawMessage
+	var body struct {
+		Value json.RawMessage `json:"value"`
+	}
 	if err := json.Unmarshal(payload, &body); err != nil {
 		return nil, fmt.Errorf("want {\"value\": …}: %w", err)
 	}
-	raw, ok := body["value"]
-	if !ok {
+	if body.Value == nil {
 		return nil, fmt.Errorf("want {\"value\": …}: no value key in %.64s", payload)
 	}
 	var v any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&v); err != nil {
+	if err := json.Unmarshal(body.Value, &v); err != nil {
 		return nil, err
 	}
 	return v, nil
