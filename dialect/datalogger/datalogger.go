@@ -101,7 +101,7 @@ func (d *Dialect) Run(ctx context.Context, sub *bus.Subscription) error {
 		defer cancel()
 		_ = conn.Close(cctx)
 	}()
-	for _, f := range []string{TopicConfig, TopicCommand} {
+	for _, f := range []string{TopicCommand, TopicConfig} {
 		if err := conn.Subscribe(f); err != nil {
 			return fmt.Errorf("datalogger: %w", err)
 		}

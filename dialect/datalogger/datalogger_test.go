@@ -134,18 +134,19 @@ func record(p map[string]any, dev string) map[string]any {
 // interval, one record per device with _d, _vid and the values, m with the
 // provider and config id; _s status items only when a level changes.
 func TestDataPayload(t *testing.T) {
-	r := start(t, datalogger.Config{ReadInterval: 2e9, ReadRoundtime: true, VendorIDs: map[string]string{"sma_stp_1": "1234567890"},
+	addr := mqttcli.StartBroker(t, "")
+	s := readySub(t, addr, "u/#") // before the dialect starts: the first status items are in its first payloads
+	r := startOn(t, addr, datalogger.Config{ReadInterval: 2e9, ReadRoundtime: true, VendorIDs: map[string]string{"sma_stp_1": "1234567890"},
 		FieldNames: map[string]string{"p_total": "P_total", "ems/p_l1": "P_L1"}})
-	s := mqttcli.Subscribe(t, r.addr, nil, "u/#")
-	now := model.NowMs()
-	r.bus.Publish(
-		model.Value{Device: "sma_stp_1", Name: "p_total", Value: 12345.0, Quality: model.Good, Time: now},
-		model.Value{Device: "sma_stp_1", Name: "total_yield", Value: 8106606.0, Quality: model.Good, Time: now},
-		model.Value{Device: "ems", Name: "p_l1", Value: 325218.8125, Quality: model.Good, Time: now},
-		model.Value{Device: "ems", Name: "mode", Value: "auto", Quality: model.Bad, Time: now},
-	)
 	var first map[string]any
-	testenv.Eventually(t, 20*time.Second, "a u/data payload with both devices' values", func() bool {
+	testenv.Eventually(t, 30*time.Second, "a u/data payload with both devices' values", func() bool {
+		now := model.NowMs() // fresh values: older ones than max_age are left out
+		r.bus.Publish(
+			model.Value{Device: "sma_stp_1", Name: "p_total", Value: 12345.0, Quality: model.Good, Time: now},
+			model.Value{Device: "sma_stp_1", Name: "total_yield", Value: 8106606.0, Quality: model.Good, Time: now},
+			model.Value{Device: "ems", Name: "p_l1", Value: 325218.8125, Quality: model.Good, Time: now},
+			model.Value{Device: "ems", Name: "mode", Value: "auto", Quality: model.Bad, Time: now},
+		)
 		for _, p := range payloads(s) {
 			if rec := record(p, "ems"); rec != nil && rec["P_L1"] != nil && record(p, "sma_stp_1") != nil {
 				first = p
@@ -182,7 +183,8 @@ func TestDataPayload(t *testing.T) {
 		t.Fatalf("status items of ems: %v", st)
 	}
 	r.bus.SetState(model.DeviceState{Device: "ems", Online: false, Error: "timeout"}, 1, 1)
-	testenv.Eventually(t, 20*time.Second, "an _s item for ems going offline", func() bool {
+	testenv.Eventually(t, 30*time.Second, "an _s item for ems going offline", func() bool {
+		r.bus.Publish(model.Value{Device: "sma_stp_1", Name: "p_total", Value: 2.0, Quality: model.Good, Time: model.NowMs()})
 		return len(statusItems(s, "ems")) == 2
 	})
 	if st := statusItems(s, "ems"); st[1] != `[{"c":"offline: timeout","l":3}]` {
@@ -190,7 +192,7 @@ func TestDataPayload(t *testing.T) {
 	}
 	n := len(payloads(s))
 	r.bus.SetState(model.DeviceState{Device: "ems", Online: false, Error: "timeout again"}, 1, 1)
-	testenv.Eventually(t, 20*time.Second, "two more payloads", func() bool {
+	testenv.Eventually(t, 30*time.Second, "two more payloads", func() bool {
 		r.bus.Publish(model.Value{Device: "sma_stp_1", Name: "p_total", Value: 1.0, Quality: model.Good, Time: model.NowMs()})
 		return len(payloads(s)) >= n+2
 	})
@@ -202,6 +204,17 @@ func TestDataPayload(t *testing.T) {
 			t.Fatal("u/data retained")
 		}
 	}
+}
+
+// readySub starts mosquitto_sub and waits until it receives.
+func readySub(t *testing.T, addr string, filters ...string) *mqttcli.Sub {
+	t.Helper()
+	s := mqttcli.Subscribe(t, addr, nil, append(filters, "ready")...)
+	testenv.Eventually(t, 20*time.Second, "mosquitto_sub subscribed", func() bool {
+		_ = mqttcli.Publish(t, addr, "ready", "1")
+		return s.Count("ready") > 0
+	})
+	return s
 }
 
 // statusItems lists the _s of a device in every payload so far.
@@ -220,11 +233,7 @@ func statusItems(s *mqttcli.Sub, dev string) []string {
 // published retained as plain text.
 func TestMeta(t *testing.T) {
 	addr := mqttcli.StartBroker(t, "")
-	s := mqttcli.Subscribe(t, addr, nil, "u/meta/#", "ready")
-	testenv.Eventually(t, 20*time.Second, "mosquitto_sub subscribed", func() bool {
-		_ = mqttcli.Publish(t, addr, "ready", "1")
-		return s.Count("ready") > 0
-	})
+	s := readySub(t, addr, "u/meta/#")
 	r := startOn(t, addr, datalogger.Config{})
 	late := func() *mqttcli.Sub { return mqttcli.Subscribe(t, r.addr, nil, "u/meta/#") }
 	testenv.Eventually(t, 20*time.Second, "four retained meta topics", func() bool {
@@ -272,13 +281,13 @@ func TestDownlink(t *testing.T) {
 	}
 	r := startOn(t, addr, datalogger.Config{RemoteConfig: true, Commands: []string{"ping", "reload", "sys_reboot"}})
 	testenv.Eventually(t, 20*time.Second, "the retained config refused", func() bool { return r.counts.get("refused") == 1 })
-	s := mqttcli.Subscribe(t, r.addr, nil, "u/#")
+	// d/command was subscribed before d/config: the dialect hears it now.
+	s := readySub(t, r.addr, "u/#")
+	if err := mqttcli.Publish(t, r.addr, datalogger.TopicCommand, `["ping","snap_refresh","nope","sys_reboot","reload"]`); err != nil {
+		t.Fatal(err)
+	}
 	var answers []string
 	testenv.Eventually(t, 20*time.Second, "answers to a command list", func() bool {
-		if s.Count(datalogger.TopicCommandResponse) == 0 {
-			_ = mqttcli.Publish(t, r.addr, datalogger.TopicCommand, `["ping","snap_refresh","nope","sys_reboot","reload"]`)
-			time.Sleep(200 * time.Millisecond) // pace the retries; the condition is the signal
-		}
 		answers = nil
 		for _, m := range s.Msgs() {
 			if m.Topic == datalogger.TopicCommandResponse {
@@ -326,7 +335,7 @@ func TestRemoteConfigOff(t *testing.T) {
 	testenv.Eventually(t, 20*time.Second, "the refusal", func() bool {
 		if s.Count(datalogger.TopicLog) == 0 {
 			_ = mqttcli.Publish(t, r.addr, datalogger.TopicConfig, `{"site": "home"}`)
-			time.Sleep(200 * time.Millisecond)
+			time.Sleep(200 * time.Millisecond) // pace the retries until the dialect has subscribed
 		}
 		m, ok := s.Last(datalogger.TopicLog)
 		return ok && strings.Contains(m.Payload, "remote_config: false")
