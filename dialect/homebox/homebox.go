@@ -214,6 +214,9 @@ func fill(s Stream, dp model.Datapoint) Stream {
 
 // ingredient reads one ingredient message and computes the recipes using it.
 func (d *Dialect) ingredient(m inMsg) {
+	if d.glue == nil {
+		return
+	}
 	now := model.NowMs()
 	var hit []string
 	for name, in := range d.glue.ingredients {

@@ -23,7 +23,10 @@ import (
 	"github.com/gridbox/gridbox/model"
 )
 
-const requestTimeout = 10 * time.Second
+const (
+	requestTimeout = 10 * time.Second
+	maxFulls       = 3 // full keep-alives per connection without a completion echo
+)
 
 // Factory returns the driver's factory for the gateway's driver table.
 func Factory() driver.Factory {
@@ -49,7 +52,8 @@ type Device struct {
 	state    model.DeviceState
 	echo     string // token of the last full keep-alive
 	complete bool   // its full_publish_completed arrived
-	fulls    int
+	fulls    int // full keep-alives sent, for the echo tokens
+	tries    int // full keep-alives since the last connection
 	svc      map[string]*service // by device id
 	byPath   map[string]point    // "service/instance/path" → datapoint
 	points   int
@@ -152,10 +156,7 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 		case <-d.kick:
 			d.setup(cli)
 		case <-tick.C:
-			d.mu.Lock()
-			full := !d.complete
-			d.mu.Unlock()
-			d.keepalive(cli, full)
+			d.keepalive(cli, d.wantFull())
 		}
 	}
 }
@@ -165,6 +166,25 @@ func (d *Device) signal() {
 	case d.kick <- struct{}{}:
 	default:
 	}
+}
+
+// wantFull reports whether the next keep-alive asks for a full publish:
+// until the completion with our token arrived, at most maxFulls times per
+// connection (a GX too old for the options never echoes; it republishes on
+// every keep-alive anyway).
+func (d *Device) wantFull() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.complete {
+		return false
+	}
+	if d.tries >= maxFulls {
+		d.log.Warn("victron GX does not answer full_publish_completed with our echo (older firmware?); keep-alives continue without asking again",
+			"device", d.cfg.ID, "tries", d.tries)
+		d.complete = true
+		return false
+	}
+	return true
 }
 
 // setup subscribes after a (re)connect: to the serial topic while the
@@ -203,6 +223,7 @@ func (d *Device) keepalive(cli paho.Client, full bool) {
 	payload := `{"keepalive-options":["suppress-republish"]}`
 	if full {
 		d.fulls++
+		d.tries++
 		d.echo, d.complete = d.cfg.ID+"-"+strconv.Itoa(d.fulls), false
 		b, _ := json.Marshal(map[string]any{"keepalive-options": []any{map[string]string{"full-publish-completed-echo": d.echo}}})
 		payload = string(b)
@@ -238,7 +259,7 @@ func (d *Device) down(err error) {
 	d.mu.Lock()
 	was := d.state.Online
 	d.state.Online, d.state.Error = false, fmt.Sprintf("broker %s: %v", d.t.redacted, err)
-	d.complete = false
+	d.complete, d.tries = false, 0
 	st, out, devs := d.state, d.sink, d.serviceIDs()
 	d.mu.Unlock()
 	if was {
