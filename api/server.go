@@ -103,15 +103,33 @@ func New(b *bus.Bus, o Options) (*Server, error) {
 	s.metrics = newMetricsHandler(o.Gatherer, s.log)
 	s.routes = s.routeTable()
 	for _, rt := range o.Extra {
-		if !strings.HasPrefix(rt.Pattern, "GET /api/v1/") || rt.Handler == nil {
-			return nil, fmt.Errorf("api: extra route %q: want a GET below /api/v1/ with a handler", rt.Pattern)
+		ac, err := extraAccess(rt)
+		if err != nil {
+			return nil, err
 		}
-		s.routes = append(s.routes, route{rt.Pattern, accessRead, rt.Handler.ServeHTTP})
+		s.routes = append(s.routes, route{rt.Pattern, ac, rt.Handler.ServeHTTP})
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.guard(rt.access, rt.handle))
 	}
 	return s, nil
+}
+
+// extraAccess checks another sink's route: a GET (read access) or a Write
+// route (write access), below /api/v1/ or a dialect's own root (/bemcom/),
+// never over the API's own /, /ui/, /healthz or /metrics.
+func extraAccess(rt sink.Route) (access, error) {
+	method, path, _ := strings.Cut(rt.Pattern, " ")
+	root, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	switch {
+	case rt.Handler == nil || !strings.HasPrefix(path, "/") || !strings.Contains(path[1:], "/"):
+	case root == "ui" || root == "healthz" || root == "metrics" || (root == "api" && !strings.HasPrefix(path, "/api/v1/")):
+	case !rt.Write && method == http.MethodGet:
+		return accessRead, nil
+	case rt.Write && method != "":
+		return accessWrite, nil
+	}
+	return 0, fmt.Errorf("api: extra route %q: want a GET (or a Write route) below /api/v1/ or a root of its own, with a handler", rt.Pattern)
 }
 
 // routeTable lists every endpoint; the OpenAPI test checks it against openapi.json.

@@ -52,11 +52,11 @@ func builtinSinks() []sink.Kind {
 		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
 		loadmanagement.Kind(),
 		mqtt.Kind(),
-		ocpp.Kind(), // before the API: it contributes a route
+		ocpp.Kind(),    // before the API: it contributes a route
+		dialect.Kind(), // after mqtt: it speaks on the mqtt sink's broker; before the API: BEMCom's routes
 		api.Kind(),
 		influx.Kind(),
 		uplink.Kind(),
-		dialect.Kind(), // after mqtt: it speaks on the mqtt sink's broker
 		proxy.Kind(),
 	}
 }
