@@ -2,8 +2,10 @@
 // conventions spoken on the gateway's broker next to the native topics —
 // Home Assistant's discovery (dialect/homeassistant), Victron's N/R/W
 // topics (dialect/victron), the cFos Charging Manager's MQTT API
-// (dialect/cfos) and BEMCom's connectors, API and controller
-// (dialect/bemcom, which also adds REST routes under /bemcom/). Each dialect has a connection of its own to
+// (dialect/cfos), BEMCom's connectors, API and controller
+// (dialect/bemcom, which also adds REST routes under /bemcom/), the edge
+// datalogger's payloads (dialect/datalogger) and the home box's
+// (dialect/homebox). Each dialect has a connection of its own to
 // the MQTT sink's broker (sink.MQTT) and its own bus subscription.
 package dialect
 
@@ -15,11 +17,14 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
-	"github.com/gridbox/gridbox/dialect/cfos"
 	"github.com/gridbox/gridbox/dialect/bemcom"
+	"github.com/gridbox/gridbox/dialect/cfos"
+	"github.com/gridbox/gridbox/dialect/datalogger"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
+	"github.com/gridbox/gridbox/dialect/homebox"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/sink"
+	"github.com/gridbox/gridbox/uplink"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -30,6 +35,8 @@ type Config struct {
 	Victron       *victron.Config       `yaml:"victron"`
 	Cfos          *cfos.Config          `yaml:"cfos"`
 	BEMCom        *bemcom.Config        `yaml:"bemcom"`
+	Datalogger    *datalogger.Config    `yaml:"datalogger"`
+	HomeBox       *homebox.Config       `yaml:"homebox"`
 }
 
 // Validate implements sink.Config.
@@ -46,6 +53,12 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	if c.BEMCom != nil {
 		errs = append(errs, prefixed("bemcom", c.BEMCom.Validate())...)
+	}
+	if c.Datalogger != nil {
+		errs = append(errs, prefixed("datalogger", c.Datalogger.Validate())...)
+	}
+	if c.HomeBox != nil {
+		errs = append(errs, prefixed("homebox", c.HomeBox.Validate())...)
 	}
 	return errs
 }
@@ -80,12 +93,13 @@ type instance struct {
 // subQueue is each dialect's bus queue.
 const subQueue = 1 << 14
 
-func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) {
+func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error) {
 	cfg, ok := c.(*Config)
 	if !ok {
 		return nil, fmt.Errorf("dialects: config is %T, want *dialect.Config", c)
 	}
-	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.Cfos != nil || cfg.BEMCom != nil) {
+	if env.MQTT == nil && (cfg.HomeAssistant != nil || cfg.Victron != nil || cfg.Cfos != nil || cfg.BEMCom != nil ||
+		cfg.Datalogger != nil || cfg.HomeBox != nil) {
 		return nil, errors.New("dialects: no mqtt sink to publish through (the dialects speak on the mqtt sink's broker)")
 	}
 	msgs := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -124,6 +138,21 @@ func newSink(_ context.Context, c sink.Config, env sink.Env) (sink.Sink, error) 
 		}
 		in.runners["bemcom"] = b
 		in.routes = b.Routes()
+	}
+	if cfg.Datalogger != nil {
+		d, err := datalogger.New(env.Bus, env.MQTT, *cfg.Datalogger, uplink.ControllerFrom(ctx), env.Version,
+			env.Log.With("dialect", "datalogger"), counter("datalogger"))
+		if err != nil {
+			return nil, fmt.Errorf("dialects: datalogger: %w", err)
+		}
+		in.runners["datalogger"] = d
+	}
+	if cfg.HomeBox != nil {
+		h, err := homebox.New(env.Bus, env.MQTT, *cfg.HomeBox, env.Site, env.Log.With("dialect", "homebox"), counter("homebox"))
+		if err != nil {
+			return nil, fmt.Errorf("dialects: homebox: %w", err)
+		}
+		in.runners["homebox"] = h
 	}
 	return in, nil
 }

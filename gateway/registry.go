@@ -16,6 +16,7 @@ import (
 	"github.com/gridbox/gridbox/driver/mqttsrc"
 	"github.com/gridbox/gridbox/driver/socket"
 	"github.com/gridbox/gridbox/driver/sunspec"
+	"github.com/gridbox/gridbox/driver/victron"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/ocpp"
 	"github.com/gridbox/gridbox/output/influx"
@@ -37,6 +38,7 @@ func builtinDrivers() []driver.Factory {
 		homematic.Factory(),
 		keba.New().Factory(),
 		mqttsrc.Factory(),
+		victron.Factory(),
 	}
 }
 

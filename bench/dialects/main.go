@@ -1,8 +1,9 @@
 // Command dialects measures what the MQTT dialects add to the demo's
 // load: extra CPU time and extra broker messages per bus value, for Home
 // Assistant discovery, for Victron N/R/W (kept alive), for the cFos
-// charging manager API and for BEMCom (every device a connector, every
-// sensor mapped by a datapoint_map), against the native MQTT sink alone;
+// charging manager API, for BEMCom (every device a connector, every
+// sensor mapped by a datapoint_map), for the edge datalogger's payloads
+// and the home box's data/devices messages, against the native MQTT sink alone;
 // and what a cFos meter input (set/<id>) costs. Everything runs in this process on the embedded
 // broker; a subscriber on # counts every message the broker routes.
 //
@@ -24,9 +25,11 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/dialect"
-	"github.com/gridbox/gridbox/dialect/cfos"
 	"github.com/gridbox/gridbox/dialect/bemcom"
+	"github.com/gridbox/gridbox/dialect/cfos"
+	"github.com/gridbox/gridbox/dialect/datalogger"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
+	"github.com/gridbox/gridbox/dialect/homebox"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/model"
@@ -50,18 +53,23 @@ func main() {
 		{"+ cfos", dialect.Config{Cfos: &cfos.Config{}}},
 		{"+ bemcom (mapped)", dialect.Config{BEMCom: &bemcom.Config{}}},
 		{"+ bemcom raw_msg", dialect.Config{BEMCom: &bemcom.Config{RawMessageToDB: true}}},
+		{"+ datalogger (60s)", dialect.Config{Datalogger: &datalogger.Config{}}},
+		{"+ homebox (roles)", dialect.Config{HomeBox: &homebox.Config{}}},
 	}
 	devs, err := demo()
 	if err != nil {
 		log.Fatal(err)
 	}
-	numeric, mapped := 0, 0
+	numeric, mapped, streams := 0, 0, 0
 	for _, dps := range devs {
 		for _, dp := range dps {
 			if dp.Format.Numeric() {
 				numeric++
 				if map[string]bool{"grid_power": true, "pv_power": true, "battery_soc": true, "battery_power": true, "ev_power": true}[dp.Role] {
 					mapped++
+				}
+				if dp.Role == "grid_power" || dp.Role == "pv_power" {
+					streams++
 				}
 			}
 		}
@@ -81,6 +89,10 @@ func main() {
 		if r.cfg.Victron != nil && r.cfg.HomeAssistant == nil {
 			fmt.Printf("%-20s %5.2f extra msgs per value of a datapoint with a Victron path (its N plus the system summary)\n", "",
 				(res.msgsPerValue-base.msgsPerValue)*float64(numeric)/float64(mapped))
+		}
+		if r.cfg.HomeBox != nil && streams > 0 {
+			fmt.Printf("%-20s %5.2f extra msgs per value of a datapoint with a home box stream (grid_power, pv_power)\n", "",
+				(res.msgsPerValue-base.msgsPerValue)*float64(numeric)/float64(streams))
 		}
 	}
 	if err := meterInput(*n / 10); err != nil {
