@@ -11,7 +11,7 @@ import (
 )
 
 // The broker's subscriber lookup is patched (third_party/mochi-mqtt
-// PATCHES.md 3: recycled lookup results, a client's first match taken as
+// PATCHES.md 4: recycled lookup results, a client's first match taken as
 // is, no copies of the index's maps). These tests pin what a subscriber
 // gets through that path: MQTT 5 clients over TCP, publishes to topics with
 // different subscriber sets one after the other (so a recycled result that
