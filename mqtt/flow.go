@@ -17,10 +17,12 @@ func (p *Publisher) value(v model.Value) {
 		return
 	}
 	if err := p.send(p.valueTopic(v), payload, p.o.QoS, true); err != nil {
-		p.online = false
+		p.lost()
 		p.log.Warn("mqtt publish failed; buffering values", "device", v.Device, "datapoint", v.Name, "err", err)
 		p.hold(v)
+		return
 	}
+	p.sent.add(v, time.Now().UnixNano())
 }
 
 // hold buffers v; when the buffer is full its oldest value is dropped and counted.

@@ -37,6 +37,7 @@ type Publisher struct {
 	started   atomic.Bool
 	linkUp    atomic.Bool   // set by the transport hooks
 	everUp    atomic.Bool   // for counting reconnects
+	downAt    atomic.Int64  // when the transport last reported a lost connection (Unix ns)
 	failedLog atomic.Bool   // a failed connection attempt was logged in this outage
 	upCh      chan struct{} // coalesced "connection is up" signals for Run
 	writes    chan setRequest
@@ -47,6 +48,7 @@ type Publisher struct {
 	// owned by the Run goroutine
 	online   bool // connected and announced: values go straight out
 	buf      *ring
+	sent     *recent         // values sent lately, for a resend after a lost connection (resend.go)
 	badLogs  map[string]bool // datapoints whose unencodable value was logged
 	clearing []string        // retained topics to clear (removed datapoints and devices), oldest first
 }
@@ -76,7 +78,7 @@ func New(b *bus.Bus, o Options) (*Publisher, error) {
 		bus: b, o: o, t: t, log: o.Log.With("broker", t.redacted),
 		upCh: make(chan struct{}, 1), writes: make(chan setRequest, writeQueue),
 		busy: make(chan setRequest, writeQueue), done: make(chan struct{}),
-		buf: newRing(o.Buffer), badLogs: map[string]bool{},
+		buf: newRing(o.Buffer), sent: newRecent(o.Buffer), badLogs: map[string]bool{},
 	}
 	offline := will{topic: p.o.Prefix + "/$state", payload: encodeGatewayState(false, "", nil)}
 	switch {
@@ -133,6 +135,9 @@ func (p *Publisher) loop(ctx context.Context, sub *bus.Subscription) {
 		case <-ctx.Done():
 			return
 		case <-p.upCh:
+			if p.online { // the link went down and up again between two values
+				p.lost()
+			}
 			retry = p.announce()
 		case <-retry:
 			retry = p.announce()
@@ -194,6 +199,7 @@ func (p *Publisher) up() {
 
 // down is the transport hook for a lost connection.
 func (p *Publisher) down(err error) {
+	p.downAt.Store(time.Now().UnixNano())
 	p.linkUp.Store(false)
 	p.m.connected.Set(0)
 	p.log.Warn("mqtt connection lost; buffering values and reconnecting", "err", err)
@@ -212,7 +218,7 @@ func (p *Publisher) failed(err error) {
 // isOnline reports whether values can go straight out.
 func (p *Publisher) isOnline() bool {
 	if p.online && !p.linkUp.Load() {
-		p.online = false
+		p.lost()
 	}
 	return p.online
 }
