@@ -26,6 +26,7 @@ func (s *soak) account(r *report) error {
 	r.bufFull, r.encode = pick(m, "gridbox_mqtt_dropped_total", `reason="buffer_full"`), pick(m, "gridbox_mqtt_dropped_total", `reason="encode"`)
 	r.storeWritten, r.storeDrop, r.wrErrs = sum(m, "gridbox_store_values_written_total"), sum(m, "gridbox_store_values_dropped_total"), sum(m, "gridbox_store_write_errors_total")
 	r.published, r.reconnects = sum(m, "gridbox_mqtt_published_total"), sum(m, "gridbox_mqtt_reconnects_total")
+	r.resent = sum(m, "gridbox_mqtt_resent_total")
 	s.sub.waitQuiet(3*time.Second, 2*time.Minute)
 	s.events.add("gateway stopped (SIGTERM)")
 	if err := s.gw.stop(); err != nil {

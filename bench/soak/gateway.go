@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,6 +70,9 @@ func startGateway(bin, dir string, config func(httpAddr string) string) (*gatewa
 		return nil, err
 	}
 	g.cmd = exec.Command(bin, "run", "-c", path)
+	// gctrace: one line per GC with the live heap it marked, the figure
+	// that shows a leak (the heap in use swings with every GC cycle).
+	g.cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
 	g.cmd.Stdout, g.cmd.Stderr = logf, logf
 	if err := g.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start gateway: %w", err)
@@ -153,6 +157,37 @@ func sum(m map[string]float64, name string) float64 {
 		}
 	}
 	return t
+}
+
+// liveHeap is the median live heap (bytes) of the last n GC cycles in the
+// gateway's gctrace output ("gc 12 @3.4s 1%: …, 40->42->21 MB, …": 21).
+func (g *gateway) liveHeap(n int) (float64, error) {
+	b, err := os.ReadFile(filepath.Join(g.dir, "gateway.log"))
+	if err != nil {
+		return 0, err
+	}
+	var live []float64
+	lines := strings.Split(string(b), "\n")
+	for i := len(lines) - 1; i >= 0 && len(live) < n; i-- {
+		if !strings.HasPrefix(lines[i], "gc ") {
+			continue
+		}
+		for _, f := range strings.Split(lines[i], ",") {
+			f = strings.TrimSpace(f)
+			if !strings.HasSuffix(f, " MB") || strings.Count(f, "->") != 2 {
+				continue
+			}
+			parts := strings.Split(strings.TrimSuffix(f, " MB"), "->")
+			if v, err := strconv.ParseFloat(parts[2], 64); err == nil {
+				live = append(live, v*(1<<20))
+			}
+		}
+	}
+	if len(live) == 0 {
+		return 0, fmt.Errorf("no gctrace line in %s", filepath.Join(g.dir, "gateway.log"))
+	}
+	slices.Sort(live)
+	return live[len(live)/2], nil
 }
 
 // procStatus reads VmRSS (bytes) and Threads of pid, and counts its fds.

@@ -57,7 +57,7 @@ type report struct {
 	storeWritten, storeDrop, wrErrs float64
 	mqttOut, mqttBusDrop            float64
 	bufFull, encode                 float64
-	published, reconnects           float64
+	published, reconnects, resent   float64
 	// the subscriber and the store file, after the gateway stopped
 	received, retained, dups, badPayload uint64
 	match                                matchResult
@@ -96,7 +96,7 @@ func (r *report) checks() []string {
 	}
 	add(end.gMin-st.gMin <= tolGoroutines, "goroutines: start %.0f, end %.0f (tolerance +%d)", st.gMin, end.gMin, tolGoroutines)
 	add(end.fds-st.fds <= tolFDs, "open fds: start %d, end %d (tolerance +%d)", st.fds, end.fds, tolFDs)
-	add(end.heap <= st.heap*(1+tolHeap), "heap in use: start %.1f MB, end %.1f MB (%+.0f%%, tolerance +%.0f%%)", mb(st.heap), mb(end.heap), pct(st.heap, end.heap), 100*tolHeap)
+	add(end.live <= st.live*(1+tolHeap), "live heap: start %.1f MB, end %.1f MB (%+.0f%%, tolerance +%.0f%%)", mb(st.live), mb(end.live), pct(st.live, end.live), 100*tolHeap)
 	add(float64(end.rss) <= float64(st.rss)*(1+tolRSS), "RSS: start %.1f MB, end %.1f MB (%+.0f%%, tolerance +%.0f%%)", mb(float64(st.rss)), mb(float64(end.rss)), pct(float64(st.rss), float64(end.rss)), 100*tolRSS)
 	add(r.storeLost() == 0 && r.storeBusDrop == 0 && r.storeDrop == 0, "store: %.0f values produced, %d rows stored, %.0f lost", r.valuesIn, r.match.rows, r.storeLost())
 	add(r.mqttUncounted() == 0 && r.match.mqttNotStored == 0, "mqtt: %.0f values expected (queued %.0f − counted drops %.0f), %d received, %.0f lost without being counted",
@@ -131,13 +131,14 @@ func (r *report) String() string {
 	for _, s := range r.samples {
 		b.WriteString(s.row() + "\n")
 	}
-	b.WriteString("(RSS from /proc/PID/status; heap = go_memstats_heap_inuse_bytes and goroutines = go_goroutines, least/range of 5 scrapes 1 s apart; fds = /proc/PID/fd)\n\n")
+	b.WriteString("(RSS and threads from /proc/PID/status, fds = entries of /proc/PID/fd; heap = go_memstats_heap_inuse_bytes, least of 5 scrapes 1 s apart;\n" +
+		" live = live heap marked by the GC, median of the last 5 cycles (GODEBUG=gctrace=1); goroutines = go_goroutines over the 5 scrapes)\n\n")
 	fmt.Fprintf(&b, "values produced (accepted by the bus, gridbox_bus_values_in_total): %.0f (unknown datapoints dropped: %.0f)\n", r.valuesIn, r.unknown)
 	fmt.Fprintf(&b, "  store: queued %.0f, dropped by the bus %.0f, written %.0f, write errors %.0f, dropped by the store %.0f; rows in gridbox.db %d over %d datapoints\n",
 		r.storeOut, r.storeBusDrop, r.storeWritten, r.wrErrs, r.storeDrop, r.match.rows, r.match.datapoints)
-	fmt.Fprintf(&b, "  mqtt:  queued %.0f, dropped by the bus %.0f, offline buffer overflow %.0f, unencodable %.0f; published %.0f messages, %.0f reconnects\n",
-		r.mqttOut, r.mqttBusDrop, r.bufFull, r.encode, r.published, r.reconnects)
-	fmt.Fprintf(&b, "  subscriber: %d live value messages (%d duplicates), %d retained (republished state, not counted), %d unreadable\n",
+	fmt.Fprintf(&b, "  mqtt:  queued %.0f, dropped by the bus %.0f, offline buffer overflow %.0f, unencodable %.0f; published %.0f messages, %.0f reconnects, %.0f values resent after a reconnect\n",
+		r.mqttOut, r.mqttBusDrop, r.bufFull, r.encode, r.published, r.reconnects, r.resent)
+	fmt.Fprintf(&b, "  subscriber: %d live value messages (%d duplicates: resent or republished after a reconnect), %d retained (republished state, not counted), %d unreadable\n",
 		r.received, r.dups, r.retained, r.badPayload)
 	fmt.Fprintf(&b, "  matched value by value against the store: %d stored values never arrived over MQTT (%d of them within a broker outage −%s/+%s), %d arrived but are not stored\n\n",
 		r.match.mqttMissing, r.match.missingInOut, outageBefore, outageAfter, r.match.mqttNotStored)

@@ -12,6 +12,7 @@ type sample struct {
 	at                 time.Duration // since the gateway started
 	rss                uint64        // VmRSS, bytes
 	heap               float64       // go_memstats_heap_inuse_bytes, least of the scrapes
+	live               float64       // live heap after GC (gctrace), median of the last 5 cycles
 	gMin, gMax         float64       // go_goroutines over the scrapes
 	fds, threads       int           // /proc/PID/fd entries, Threads
 	openFDs            float64       // process_open_fds
@@ -41,6 +42,9 @@ func takeSample(g *gateway, sub *subscriber, label string, since time.Time, n in
 		s.published = m["gridbox_mqtt_published_total"]
 	}
 	var err error
+	if s.live, err = g.liveHeap(5); err != nil {
+		return s, err
+	}
 	if s.rss, s.threads, s.fds, err = procStatus(g.cmd.Process.Pid); err != nil {
 		return s, fmt.Errorf("read /proc of the gateway: %w", err)
 	}
@@ -50,11 +54,11 @@ func takeSample(g *gateway, sub *subscriber, label string, since time.Time, n in
 }
 
 func (s sample) row() string {
-	return fmt.Sprintf("%-8s %7s %8.1f %8.1f %6.0f–%-4.0f %5d %7d %8d %11.0f %11.0f %11.0f",
-		s.label, "+"+s.at.String(), mb(float64(s.rss)), mb(s.heap), s.gMin, s.gMax, s.fds, s.threads,
+	return fmt.Sprintf("%-8s %7s %7.1f %7.1f %7.1f %6.0f–%-4.0f %5d %7d %6d %9.0f %10.0f %10.0f",
+		s.label, "+"+s.at.String(), mb(float64(s.rss)), mb(s.heap), mb(s.live), s.gMin, s.gMax, s.fds, s.threads,
 		int(s.online), s.polls, s.valuesIn, s.mqttGot)
 }
 
-const sampleHeader = "sample   elapsed   RSS MB  heap MB goroutines   fds threads online       polls   values in   mqtt recv"
+const sampleHeader = "sample   elapsed  RSS MB heap MB live MB goroutines   fds threads online     polls  values in  mqtt recv"
 
 func mb(b float64) float64 { return b / 1e6 }
