@@ -125,6 +125,11 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "wall time %s (measured phase %s between the start and end samples)\n", r.wall.Round(time.Second), o.duration)
 	fmt.Fprintf(&b, "compressed day: %.0f device polls in all (%.0f in the measured phase) = %.2f days of %d devices polled every %s (compression %.0f×)\n",
 		total, measured, total/float64(o.devices)/float64(dayPolls), o.devices, typicalPoll, float64(typicalPoll)/float64(o.interval))
+	st, end := r.sample("start"), r.sample("end")
+	if span := (end.at - st.at).Seconds(); span > 0 {
+		fmt.Fprintf(&b, "gateway CPU in the measured phase: %.0f s in %.0f s (%.0f%% of one core), %.0f values/s, %.1f µs CPU per value\n",
+			end.cpu-st.cpu, span, 100*(end.cpu-st.cpu)/span, (end.valuesIn-st.valuesIn)/span, 1e6*(end.cpu-st.cpu)/max(1, end.valuesIn-st.valuesIn))
+	}
 	fmt.Fprintf(&b, "disturbances: %d broker bounces (SIG%s, %s down; 1 in the warm-up), %s flapped %d times (%s down / %s up), every simulator stopped at the end\n\n",
 		len(r.events.outages), strings.ToUpper(o.signal), o.outage, "d000", r.flaps, o.flap/2, o.flap/2)
 	b.WriteString(sampleHeader + "\n")

@@ -19,6 +19,7 @@ type sample struct {
 	valuesIn, stored   float64       // gridbox_bus_values_in_total, gridbox_store_values_written_total
 	polls, online      float64       // gridbox_device_polls_total (sum), gridbox_device_online (sum)
 	published, mqttGot float64       // gridbox_mqtt_published_total, subscriber's live value messages
+	cpu                float64       // process_cpu_seconds_total
 }
 
 // takeSample scrapes n times one second apart: heap and goroutines move
@@ -39,7 +40,7 @@ func takeSample(g *gateway, sub *subscriber, label string, since time.Time, n in
 		s.openFDs = m["process_open_fds"]
 		s.valuesIn, s.stored = m["gridbox_bus_values_in_total"], m["gridbox_store_values_written_total"]
 		s.polls, s.online = sum(m, "gridbox_device_polls_total"), sum(m, "gridbox_device_online")
-		s.published = m["gridbox_mqtt_published_total"]
+		s.published, s.cpu = m["gridbox_mqtt_published_total"], m["process_cpu_seconds_total"]
 	}
 	var err error
 	if s.live, err = g.liveHeap(5); err != nil {
