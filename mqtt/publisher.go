@@ -48,9 +48,10 @@ type Publisher struct {
 	// owned by the Run goroutine
 	online   bool // connected and announced: values go straight out
 	buf      *ring
-	sent     *recent         // values sent lately, for a resend after a lost connection (resend.go)
-	badLogs  map[string]bool // datapoints whose unencodable value was logged
-	clearing []string        // retained topics to clear (removed datapoints and devices), oldest first
+	sub      *bus.Subscription // Run's, read by flush too (takeWaiting)
+	sent     *recent           // values sent lately, for a resend after a lost connection (resend.go)
+	badLogs  map[string]bool   // datapoints whose unencodable value was logged
+	clearing []string          // retained topics to clear (removed datapoints and devices), oldest first
 }
 
 // New validates o and prepares a publisher for b; Run connects. The error
@@ -122,6 +123,7 @@ func (p *Publisher) Run(ctx context.Context, sub *bus.Subscription) error {
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
+	p.sub = sub
 	p.log.Info("mqtt publisher started", "prefix", p.o.Prefix, "client_id", p.o.ClientID)
 	p.loop(ctx, sub)
 	return p.shutdown()
