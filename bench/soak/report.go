@@ -99,8 +99,9 @@ func (r *report) checks() []string {
 	add(end.live <= st.live*(1+tolHeap), "live heap: start %.1f MB, end %.1f MB (%+.0f%%, tolerance +%.0f%%)", mb(st.live), mb(end.live), pct(st.live, end.live), 100*tolHeap)
 	add(float64(end.rss) <= float64(st.rss)*(1+tolRSS), "RSS: start %.1f MB, end %.1f MB (%+.0f%%, tolerance +%.0f%%)", mb(float64(st.rss)), mb(float64(end.rss)), pct(float64(st.rss), float64(end.rss)), 100*tolRSS)
 	add(r.storeLost() == 0 && r.storeBusDrop == 0 && r.storeDrop == 0, "store: %.0f values produced, %d rows stored, %.0f lost", r.valuesIn, r.match.rows, r.storeLost())
-	add(r.mqttUncounted() == 0 && r.match.mqttNotStored == 0, "mqtt: %.0f values expected (queued %.0f − counted drops %.0f), %d received, %.0f lost without being counted",
-		r.mqttExpected(), r.mqttOut, r.bufFull+r.encode, r.received-r.dups, r.mqttUncounted())
+	add(r.mqttUncounted() == 0 && r.match.mqttNotStored == 0 && r.mqttBusDrop+r.bufFull+r.encode == 0,
+		"mqtt: %.0f values produced, %d delivered to the subscriber, %.0f dropped and counted (bus queue %.0f, offline buffer %.0f, unencodable %.0f), %.0f lost without being counted",
+		r.valuesIn, r.received-r.dups, r.mqttBusDrop+r.bufFull+r.encode, r.mqttBusDrop, r.bufFull, r.encode, r.mqttUncounted())
 	return out
 }
 
