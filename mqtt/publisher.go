@@ -145,6 +145,9 @@ func (p *Publisher) loop(ctx context.Context, sub *bus.Subscription) {
 			retry = p.announce()
 		case v := <-sub.Values:
 			p.value(v)
+			if retry == nil && !p.online && p.linkUp.Load() {
+				retry = time.After(announceRetry) // a send failed, the link stayed up: no up hook will come
+			}
 		case st := <-sub.States:
 			if p.isOnline() {
 				p.sendDeviceState(st)

@@ -38,7 +38,7 @@ func main() {
 	flag.DurationVar(&o.interval, "interval", 100*time.Millisecond, "poll interval of every device (a typical site polls every 10s)")
 	flag.IntVar(&o.bounces, "bounces", 2, "broker bounces during the measured run (one more happens in the warm-up)")
 	flag.DurationVar(&o.outage, "outage", 25*time.Second, "how long the broker stays down per bounce")
-	flag.StringVar(&o.signal, "signal", "term", "how the broker is stopped: term (orderly restart) or kill (crash)")
+	flag.StringVar(&o.signal, "signal", "term", "how the broker is stopped: term (orderly restart, which saves the subscriber's session) or kill (a crash: Mosquitto then loses what it held for the subscriber too, which shows as MQTT loss)")
 	flag.DurationVar(&o.flap, "flap", time.Minute, "flap period of device d000: down half of it, up the other half")
 	flag.DurationVar(&o.settle, "settle", 20*time.Second, "warm-up before the boot sample and after each disturbance")
 	flag.DurationVar(&o.every, "sample", time.Minute, "period of the intermediate samples")
