@@ -95,7 +95,8 @@ func (g *Gateway) runSink(ctx context.Context, in *instance) {
 		g.goRun(in.name, func() error { return s.Run(ctx, nil) })
 		return
 	}
-	sub := g.bus.Subscribe(in.name, bus.Options{Size: sinkQueue, States: true, Events: true})
+	all := !in.kind.ValuesOnly
+	sub := g.bus.Subscribe(in.name, bus.Options{Size: sinkQueue, States: all, Events: all})
 	g.goRun(in.name, func() error { defer g.bus.Unsubscribe(sub); return s.Run(ctx, sub) })
 }
 

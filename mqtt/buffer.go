@@ -41,6 +41,9 @@ func (r *ring) pop() {
 	r.buf[r.head] = model.Value{}
 	r.head = (r.head + 1) % len(r.buf)
 	r.size--
+	if r.size == 0 {
+		r.head = 0 // the next outage reuses the slots (and memory pages) this one touched
+	}
 }
 
 // len is the number of buffered values.

@@ -17,10 +17,12 @@ func (p *Publisher) value(v model.Value) {
 		return
 	}
 	if err := p.send(p.valueTopic(v), payload, p.o.QoS, true); err != nil {
-		p.online = false
+		p.lost()
 		p.log.Warn("mqtt publish failed; buffering values", "device", v.Device, "datapoint", v.Name, "err", err)
 		p.hold(v)
+		return
 	}
+	p.sent.add(v, time.Now().UnixNano())
 }
 
 // hold buffers v; when the buffer is full its oldest value is dropped and counted.
@@ -116,10 +118,21 @@ func (p *Publisher) announceSteps() error {
 
 // flush publishes the buffered values oldest first and returns the newest
 // timestamp flushed per datapoint. A value stays buffered until it was sent.
+// Values arriving from the bus meanwhile join the buffer's end after every
+// send: a long flush must not overflow the bus queue, which holds far fewer
+// values than the buffer (bench/soak lost 124 000 values that way, counted,
+// flushing 250 000 after a 25 s outage). It ends once the buffer is empty,
+// or after as many more sends as the buffer holds when values keep coming
+// faster than they go out (the buffer then drops its oldest, counted).
 func (p *Publisher) flush() (map[string]int64, error) {
 	n := p.buf.len()
 	flushed := make(map[string]int64)
-	for v, ok := p.buf.peek(); ok; v, ok = p.buf.peek() {
+	for sends := 0; sends < n+p.o.Buffer; sends++ {
+		p.takeWaiting()
+		v, ok := p.buf.peek()
+		if !ok {
+			break
+		}
 		if _, _, _, known := p.bus.Datapoint(v.Device, v.Name); !known {
 			p.buf.pop() // removed while disconnected: its topic is cleared, not refilled
 			continue
@@ -136,4 +149,20 @@ func (p *Publisher) flush() (map[string]int64, error) {
 		p.log.Info("flushed values buffered while disconnected", "values", n)
 	}
 	return flushed, nil
+}
+
+// takeWaiting moves the values waiting in the bus subscription into the
+// buffer, without blocking.
+func (p *Publisher) takeWaiting() {
+	if p.sub == nil {
+		return
+	}
+	for {
+		select {
+		case v := <-p.sub.Values:
+			p.hold(v)
+		default:
+			return
+		}
+	}
 }

@@ -146,6 +146,8 @@ func (r *running) metric(name string, labels ...string) float64 {
 		return testutil.ToFloat64(r.p.m.published)
 	case "reconnects":
 		return testutil.ToFloat64(r.p.m.reconnects)
+	case "resent":
+		return testutil.ToFloat64(r.p.m.resent)
 	case "dropped":
 		return testutil.ToFloat64(r.p.m.dropped.WithLabelValues(labels...))
 	case "writes":

@@ -28,6 +28,7 @@ type metrics struct {
 	published  prometheus.Counter
 	dropped    *prometheus.CounterVec
 	reconnects prometheus.Counter
+	resent     prometheus.Counter
 	writes     *prometheus.CounterVec
 }
 
@@ -46,6 +47,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gridbox_mqtt_reconnects_total", Help: "Connections to the MQTT broker after the first one.",
 		}),
+		resent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gridbox_mqtt_resent_total", Help: "Values sent again after a reconnect: they were handed over shortly before the connection was lost and may not have reached the broker.",
+		}),
 		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_mqtt_writes_total", Help: "Writes received on /set topics, by result (ok, rejected, failed, busy, retained).",
 		}, []string{"result"}),
@@ -59,7 +63,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.published, m.dropped, m.reconnects, m.writes} {
+	for _, c := range []prometheus.Collector{m.connected, m.published, m.dropped, m.reconnects, m.resent, m.writes} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

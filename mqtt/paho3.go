@@ -14,7 +14,11 @@ const (
 	maxBackoff     = 5 * time.Second  // longest wait between reconnect attempts
 	connectTimeout = 10 * time.Second // one connection attempt
 	requestTimeout = 10 * time.Second // one subscribe or QoS 1 publish
-	keepAlive      = 30               // seconds
+	// publishWait bounds how long paho's Publish waits for its writer. On
+	// a connection that dies under it, it waits that long before failing,
+	// and the bus queue fills meanwhile: 10 s overflowed it in bench/soak.
+	publishWait = 2 * time.Second
+	keepAlive   = 30 // seconds
 )
 
 // v311 talks MQTT 3.1.1 through github.com/eclipse/paho.mqtt.golang.
@@ -43,7 +47,7 @@ func (c *v311) start(h hooks) error {
 		SetStore(noStore{}).
 		SetKeepAlive(keepAlive * time.Second).
 		SetConnectTimeout(connectTimeout).
-		SetWriteTimeout(requestTimeout).
+		SetWriteTimeout(publishWait).
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(maxBackoff).
 		SetConnectRetry(true).

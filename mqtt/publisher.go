@@ -37,6 +37,7 @@ type Publisher struct {
 	started   atomic.Bool
 	linkUp    atomic.Bool   // set by the transport hooks
 	everUp    atomic.Bool   // for counting reconnects
+	downAt    atomic.Int64  // when the transport last reported a lost connection (Unix ns)
 	failedLog atomic.Bool   // a failed connection attempt was logged in this outage
 	upCh      chan struct{} // coalesced "connection is up" signals for Run
 	writes    chan setRequest
@@ -47,8 +48,10 @@ type Publisher struct {
 	// owned by the Run goroutine
 	online   bool // connected and announced: values go straight out
 	buf      *ring
-	badLogs  map[string]bool // datapoints whose unencodable value was logged
-	clearing []string        // retained topics to clear (removed datapoints and devices), oldest first
+	sub      *bus.Subscription // Run's, read by flush too (takeWaiting)
+	sent     *recent           // values sent lately, for a resend after a lost connection (resend.go)
+	badLogs  map[string]bool   // datapoints whose unencodable value was logged
+	clearing []string          // retained topics to clear (removed datapoints and devices), oldest first
 }
 
 // New validates o and prepares a publisher for b; Run connects. The error
@@ -76,7 +79,7 @@ func New(b *bus.Bus, o Options) (*Publisher, error) {
 		bus: b, o: o, t: t, log: o.Log.With("broker", t.redacted),
 		upCh: make(chan struct{}, 1), writes: make(chan setRequest, writeQueue),
 		busy: make(chan setRequest, writeQueue), done: make(chan struct{}),
-		buf: newRing(o.Buffer), badLogs: map[string]bool{},
+		buf: newRing(o.Buffer), sent: newRecent(o.Buffer), badLogs: map[string]bool{},
 	}
 	offline := will{topic: p.o.Prefix + "/$state", payload: encodeGatewayState(false, "", nil)}
 	switch {
@@ -120,6 +123,7 @@ func (p *Publisher) Run(ctx context.Context, sub *bus.Subscription) error {
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
+	p.sub = sub
 	p.log.Info("mqtt publisher started", "prefix", p.o.Prefix, "client_id", p.o.ClientID)
 	p.loop(ctx, sub)
 	return p.shutdown()
@@ -133,11 +137,17 @@ func (p *Publisher) loop(ctx context.Context, sub *bus.Subscription) {
 		case <-ctx.Done():
 			return
 		case <-p.upCh:
+			if p.online { // the link went down and up again between two values
+				p.lost()
+			}
 			retry = p.announce()
 		case <-retry:
 			retry = p.announce()
 		case v := <-sub.Values:
 			p.value(v)
+			if retry == nil && !p.online && p.linkUp.Load() {
+				retry = time.After(announceRetry) // a send failed, the link stayed up: no up hook will come
+			}
 		case st := <-sub.States:
 			if p.isOnline() {
 				p.sendDeviceState(st)
@@ -194,6 +204,7 @@ func (p *Publisher) up() {
 
 // down is the transport hook for a lost connection.
 func (p *Publisher) down(err error) {
+	p.downAt.Store(time.Now().UnixNano())
 	p.linkUp.Store(false)
 	p.m.connected.Set(0)
 	p.log.Warn("mqtt connection lost; buffering values and reconnecting", "err", err)
@@ -212,7 +223,7 @@ func (p *Publisher) failed(err error) {
 // isOnline reports whether values can go straight out.
 func (p *Publisher) isOnline() bool {
 	if p.online && !p.linkUp.Load() {
-		p.online = false
+		p.lost()
 	}
 	return p.online
 }

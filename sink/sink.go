@@ -90,6 +90,10 @@ type Kind struct {
 	// OwnSubscriptions: the kind subscribes to the bus itself (one
 	// subscription per stream client) and Run gets a nil subscription.
 	OwnSubscriptions bool
+	// ValuesOnly: Run reads only sub.Values, so the subscription carries no
+	// device states or catalog events (unread, they would fill their queues
+	// and every later one would be counted as dropped by the sink).
+	ValuesOnly bool
 	// NewConfig returns a pointer to a config with the kind's defaults.
 	NewConfig func() Config
 	// New opens an instance from a validated config; problems with what the

@@ -41,7 +41,7 @@ const maxFlushInterval = time.Second
 // history that the API answers from and the last values restored at start.
 func Kind() sink.Kind {
 	return sink.Kind{
-		Name: "store", Default: true,
+		Name: "store", Default: true, ValuesOnly: true, // samples.Run reads values only
 		NewConfig: func() sink.Config {
 			return &Config{BatchSize: DefaultBatchSize, FlushInterval: config.Duration(DefaultFlushInterval), Retention: DefaultRetention()}
 		},

@@ -139,7 +139,8 @@ func (d *Device) publish(f *field, v any) {
 	sink := d.sink
 	d.mu.Unlock()
 	if sink != nil {
-		sink.Publish(d.value(f, v, model.Good, model.NowMs()))
+		d.ts.begin()
+		sink.Publish(d.value(f, v, model.Good, d.ts.now()))
 	}
 }
 
