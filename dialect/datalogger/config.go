@@ -25,12 +25,20 @@ type Config struct {
 	// "<device>/<datapoint>" → field key, like p_total: P_total), for a back
 	// end that knows the datalogger driver's original field keys.
 	FieldNames map[string]string `yaml:"field_names"`
+	// Fields limits a device's record to these datapoints (<device>:
+	// [datapoint, …]); a device left out sends all of its datapoints. A
+	// datalogger config's readings set it.
+	Fields map[string][]string `yaml:"fields"`
 	// Devices limits the records to these devices; default every device.
 	Devices []string `yaml:"devices"`
 	// RemoteConfig applies a whole config arriving on d/config.
 	RemoteConfig bool `yaml:"remote_config"`
 	// Commands are the d/command names answered; default all.
 	Commands []string `yaml:"commands"`
+
+	// DataDir is where a datalogger-format d/config keeps its driver files
+	// and the last applied config (the gateway's data directory).
+	DataDir string `yaml:"-"`
 }
 
 // Defaults.
@@ -65,6 +73,16 @@ func (c *Config) Validate() []config.FieldError {
 	for k, v := range c.FieldNames {
 		if v == "" || strings.HasPrefix(v, "_") {
 			add("field_names."+k, "%q: want a field key not starting with _ (reserved for _d, _vid, _s)", v)
+		}
+	}
+	for dev, names := range c.Fields {
+		if !model.ValidID(dev) {
+			add("fields."+dev, "%q: want a device id", dev)
+		}
+		for i, n := range names {
+			if !model.ValidID(n) {
+				add(fmt.Sprintf("fields.%s[%d]", dev, i), "%q: want a datapoint name", n)
+			}
 		}
 	}
 	for i, dev := range c.Devices {

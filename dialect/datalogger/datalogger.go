@@ -202,7 +202,7 @@ func (d *Dialect) event(e bus.Event) {
 func (d *Dialect) cycle(ctx context.Context, t time.Time) {
 	began := time.Now()
 	minMs := t.Add(-d.cfg.MaxAge.D()).UnixMilli()
-	recs := records(snapshot{values: d.values, statuses: d.statuses}, d.vendorID, d.cfg.FieldNames, minMs)
+	recs := records(snapshot{values: d.values, statuses: d.statuses}, d.vendorID, d.cfg.FieldNames, d.cfg.Fields, minMs)
 	if len(recs) == 0 {
 		return
 	}

@@ -47,7 +47,7 @@ type snapshot struct {
 // records builds the `r` list: per device (sorted), `_d`, `_vid`, every
 // good value not older than minMs, and `_s` when the status changed.
 // Devices with neither are left out.
-func records(s snapshot, vid func(string) string, rename map[string]string, minMs int64) []map[string]any {
+func records(s snapshot, vid func(string) string, rename map[string]string, only map[string][]string, minMs int64) []map[string]any {
 	devs := make([]string, 0, len(s.values)+len(s.statuses))
 	for d := range s.values {
 		devs = append(devs, d)
@@ -62,6 +62,9 @@ func records(s snapshot, vid func(string) string, rename map[string]string, minM
 	for _, d := range devs {
 		rec := map[string]any{}
 		for name, v := range s.values[d] {
+			if sel, ok := only[d]; ok && !slices.Contains(sel, name) {
+				continue
+			}
 			if x, ok := field(v, minMs); ok {
 				rec[fieldName(rename, d, name)] = x
 			}
