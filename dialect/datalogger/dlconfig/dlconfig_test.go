@@ -112,6 +112,19 @@ func TestEdit(t *testing.T) {
 	if !strings.Contains(string(b), "# the site") || got["mqtt"] == nil {
 		t.Fatalf("the rest of the config not kept:\n%s", b)
 	}
+	b, err = Edit([]byte(`{"site": "s", "uplink": [{"broker": "mqtt://x", "format": "datalogger"}, {"broker": "mqtt://y"}]}`), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct {
+		Uplink []map[string]any `yaml:"uplink"`
+	}
+	if err := yaml.Unmarshal(b, &up); err != nil {
+		t.Fatal(err)
+	}
+	if dl, _ := up.Uplink[0]["datalogger"].(map[string]any); dl["read_interval"] != "5s" || up.Uplink[1]["datalogger"] != nil {
+		t.Fatalf("uplink datalogger sections:\n%s", b)
+	}
 	if _, err := Edit([]byte("- a\n"), r); err == nil {
 		t.Fatal("a config that is not a mapping was edited")
 	}

@@ -24,18 +24,26 @@ func Edit(old []byte, r Result) ([]byte, error) {
 	if err := set(top, "devices", r.Devices); err != nil {
 		return nil, err
 	}
-	if dl := get(get(top, "dialects"), "datalogger"); dl != nil {
-		if dl.Kind != yaml.MappingNode { // `datalogger:` with nothing, or null
-			*dl = yaml.Node{Kind: yaml.MappingNode}
+	targets := []*yaml.Node{get(get(top, "dialects"), "datalogger")}
+	if ups := get(top, "uplink"); ups != nil {
+		items := ups.Content
+		if ups.Kind == yaml.MappingNode { // a single uplink
+			items = []*yaml.Node{ups}
 		}
-		for _, k := range []string{"read_interval", "read_roundtime", "vendor_ids", "field_names", "fields"} {
-			v, ok := r.Dialect[k]
-			if !ok {
-				continue
+		for _, u := range items {
+			if f := get(u, "format"); f != nil && f.Value == "datalogger" {
+				if get(u, "datalogger") == nil {
+					if err := set(u, "datalogger", map[string]any{}); err != nil {
+						return nil, err
+					}
+				}
+				targets = append(targets, get(u, "datalogger"))
 			}
-			if err := set(dl, k, v); err != nil {
-				return nil, err
-			}
+		}
+	}
+	for _, dl := range targets {
+		if err := setKeys(dl, r.Dialect); err != nil {
+			return nil, err
 		}
 	}
 	out, err := yaml.Marshal(&doc)
@@ -43,6 +51,25 @@ func Edit(old []byte, r Result) ([]byte, error) {
 		return nil, fmt.Errorf("new config: %w", err)
 	}
 	return out, nil
+}
+
+// setKeys sets the payload keys of a dialects.datalogger section or an
+// uplink's datalogger section (nil: there is none).
+func setKeys(dl *yaml.Node, keys map[string]any) error {
+	if dl == nil {
+		return nil
+	}
+	if dl.Kind != yaml.MappingNode { // `datalogger:` with nothing, or null
+		*dl = yaml.Node{Kind: yaml.MappingNode}
+	}
+	for _, k := range []string{"read_interval", "read_roundtime", "vendor_ids", "field_names", "fields"} {
+		if v, ok := keys[k]; ok {
+			if err := set(dl, k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // get returns the value of key k in mapping m, or nil.
