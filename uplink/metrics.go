@@ -44,7 +44,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"reason"}),
 		degraded: g("degraded", "1 while the queue is near its bound and the degrade policy sends rollups only."),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gridbox_uplink_commands_total", Help: "Down-link commands received, by command and result (ok, refused, failed).",
+			Name: "gridbox_uplink_commands_total", Help: "Down-link commands received, by command and result (ok, refused, failed; config unsupported: a part of a datalogger-format config not translated).",
 		}, []string{"command", "result"}),
 	}
 	for _, r := range []string{"overflow", "degraded", "encode"} {
