@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gridbox/gridbox/config"
 )
 
 // Token scopes: what a bearer token may do.
@@ -65,7 +66,7 @@ func (t TokenConfig) resolve() (ScopedToken, error) {
 	case t.Token != "" && t.File != "":
 		return ScopedToken{}, fmt.Errorf("set token or file, not both")
 	case t.File != "":
-		b, err := os.ReadFile(t.File)
+		b, err := config.ReadFile(t.File)
 		if err != nil {
 			return ScopedToken{}, fmt.Errorf("token file: %w", err)
 		}
@@ -91,7 +92,7 @@ func checkScope(s string) error {
 // optional scope after white space ("<token> read"); blank lines and lines
 // starting with # are skipped. Without a scope a token is admin.
 func readTokenFile(path string) ([]ScopedToken, error) {
-	b, err := os.ReadFile(path)
+	b, err := config.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("token file: %w", err)
 	}

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"slices"
 	"sync"
 
@@ -31,9 +30,7 @@ type access struct {
 
 func (a *access) ID() string { return "gridbox-access" }
 
-func (a *access) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect}, []byte{b})
-}
+func (a *access) Provides(b byte) bool { return b == mqtt.OnConnect }
 
 func (a *access) list() []Policy {
 	a.mu.RLock()

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
@@ -124,7 +123,11 @@ func newAuthHook(log *slog.Logger, users []User, anon func(string) bool, msgLimi
 func (h *authHook) ID() string { return "gridbox-auth" }
 
 func (h *authHook) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect}, []byte{b})
+	switch b {
+	case mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish, mqtt.OnDisconnect:
+		return true
+	}
+	return false
 }
 
 // OnConnectAuthenticate accepts a client with a configured user name and

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net"
@@ -36,8 +35,14 @@ func newGuard(log *slog.Logger, maxClients int64, maxPacketSize uint32) *guard {
 
 func (g *guard) ID() string { return "gridbox-guard" }
 
+// Provides is asked for every hook call mochi makes (several per message),
+// so it is a switch, not a search.
 func (g *guard) Provides(b byte) bool {
-	return bytes.Contains([]byte{mqtt.OnConnect, mqtt.OnDisconnect, mqtt.OnPacketEncode, mqtt.OnPublishDropped}, []byte{b})
+	switch b {
+	case mqtt.OnConnect, mqtt.OnDisconnect, mqtt.OnPacketEncode, mqtt.OnPublishDropped:
+		return true
+	}
+	return false
 }
 
 // OnConnect refuses a client beyond the cap with CONNACK "server

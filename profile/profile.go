@@ -10,12 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gridbox/gridbox/config"
 )
 
 // builtinFS holds the built-in profiles, one YAML file per profile.
@@ -65,7 +66,7 @@ func (l *Library) Load(nameOrPath string) ([]byte, string, error) {
 		}
 		return data, file, nil
 	}
-	data, err := os.ReadFile(nameOrPath)
+	data, err := config.ReadFile(nameOrPath) // regular files only: check must not wait on a FIFO or /dev/stdin
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", fmt.Errorf("profile %q: no built-in profile and no file of that name (built-in profiles: %s)",
 			nameOrPath, strings.Join(l.Names(), ", "))

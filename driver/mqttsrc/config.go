@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/gridbox/gridbox/config"
@@ -130,7 +129,7 @@ func tlsConfig(caFile string) (*tls.Config, error) {
 	if caFile == "" {
 		return cfg, nil
 	}
-	pem, err := os.ReadFile(caFile)
+	pem, err := config.ReadFile(caFile)
 	if err != nil {
 		return nil, err
 	}

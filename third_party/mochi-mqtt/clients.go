@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/xid"
 
+	"github.com/mochi-mqtt/server/v2/mempool"
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
@@ -119,6 +120,12 @@ type ClientConnection struct {
 	Remote   string        // the remote address of the client
 	Listener string        // listener id of the client
 	Inline   bool          // if true, the client is the built-in 'inline' embedded client
+
+	// hold is set while the read loop handles a packet with more input
+	// already buffered: packets written meanwhile (a PUBACK per publish)
+	// wait in outbuf until the loop has handled that input, then go out in
+	// one write (gridbox patch). Cleared under the client lock.
+	hold atomic.Bool
 }
 
 // ClientProperties contains the properties which define the client behaviour.
@@ -190,6 +197,24 @@ func newClient(c net.Conn, o *ops) *Client {
 	return cl
 }
 
+// outboundPackets recycles the packets queued to clients' write loops: one
+// (800 bytes) per delivery was the broker's largest allocation. Only
+// publishToClient puts packets on the queue and only WriteLoop takes them,
+// and WritePacket takes its packet by value, so nothing refers to one once
+// written (gridbox patch).
+var outboundPackets = sync.Pool{New: func() any { return new(packets.Packet) }}
+
+func pooledPacket(pk packets.Packet) *packets.Packet {
+	p := outboundPackets.Get().(*packets.Packet)
+	*p = pk
+	return p
+}
+
+func releasePacket(p *packets.Packet) {
+	*p = packets.Packet{}
+	outboundPackets.Put(p)
+}
+
 // WriteLoop ranges over pending outbound messages and writes them to the client connection.
 func (cl *Client) WriteLoop() {
 	for {
@@ -199,6 +224,7 @@ func (cl *Client) WriteLoop() {
 				// TODO : Figure out what to do with error
 				cl.ops.log.Debug("failed publishing packet", "error", err, "client", cl.ID, "packet", pk)
 			}
+			releasePacket(pk)
 			atomic.AddInt32(&cl.State.outboundQty, -1)
 		case <-cl.State.open.Done():
 			return
@@ -293,7 +319,7 @@ func (cl *Client) NextPacketID() (i uint32, err error) {
 
 		i++
 
-		if _, ok := cl.State.Inflight.Get(uint16(i)); !ok {
+		if !cl.State.Inflight.has(uint16(i)) { // gridbox patch: no copy
 			atomic.StoreUint32(&cl.State.packetID, i)
 			return i, nil
 		}
@@ -364,10 +390,21 @@ func (cl *Client) ClearExpiredInflights(now, maximumExpiry int64) []uint16 {
 // packets to be handled by the packetHandler.
 func (cl *Client) Read(packetHandler ReadFn) error {
 	var err error
+	defer func() {
+		if cl.Net.hold.Load() {
+			_ = cl.release() // gridbox patch: a held reply goes out before the connection ends
+		}
+	}()
 
 	for {
 		if cl.Closed() {
 			return nil
+		}
+
+		if cl.Net.bconn.Buffered() == 0 && cl.Net.hold.Load() {
+			if err := cl.release(); err != nil { // gridbox patch: nothing more to read: send what was held
+				return err
+			}
 		}
 
 		cl.refreshDeadline(cl.State.Keepalive)
@@ -382,6 +419,9 @@ func (cl *Client) Read(packetHandler ReadFn) error {
 			return err
 		}
 
+		if cl.Net.bconn.Buffered() > 0 {
+			cl.Net.hold.Store(true) // gridbox patch: replies wait for the packets already read
+		}
 		err = packetHandler(cl, pk) // Process inbound packet.
 		if err != nil {
 			return err
@@ -475,9 +515,9 @@ func (cl *Client) ReadPacket(fh *packets.FixedHeader) (pk packets.Packet, err er
 
 	atomic.AddInt64(&cl.ops.info.BytesReceived, int64(n))
 
-	// Decode the remaining packet values using a fresh copy of the bytes,
-	// otherwise the next packet will change the data of this one.
-	px := append([]byte{}, p[:]...)
+	// gridbox patch: p is allocated for this packet alone, so the decoded
+	// packet may keep slices of it; upstream decoded a second copy.
+	px := p
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
 		err = pk.ConnectDecode(px)
@@ -556,7 +596,8 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	pk = cl.ops.hooks.OnPacketEncode(cl, pk)
 
 	var err error
-	buf := new(bytes.Buffer)
+	buf := mempool.GetBuffer() // gridbox patch: a pooled buffer, not a new one per packet
+	defer mempool.PutBuffer(buf)
 	switch pk.FixedHeader.Type {
 	case packets.Connect:
 		err = pk.ConnectEncode(buf)
@@ -602,7 +643,8 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	n, err := func() (int64, error) {
 		cl.Lock()
 		defer cl.Unlock()
-		if len(cl.State.outbound) == 0 {
+		// gridbox patch: hold (never a DISCONNECT: the connection closes after it)
+		if len(cl.State.outbound) == 0 && (!cl.Net.hold.Load() || pk.FixedHeader.Type == packets.Disconnect) {
 			if cl.Net.outbuf == nil {
 				return buf.WriteTo(cl.Net.Conn)
 			}
@@ -642,6 +684,15 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	cl.ops.hooks.OnPacketSent(cl, pk, buf.Bytes())
 
 	return err
+}
+
+// release ends a hold (see ClientConnection.hold) and writes what waited
+// (gridbox patch).
+func (cl *Client) release() error {
+	cl.Lock()
+	defer cl.Unlock()
+	cl.Net.hold.Store(false)
+	return cl.flushOutbuf()
 }
 
 func (cl *Client) flushOutbuf() (err error) {

@@ -20,6 +20,7 @@ type Inflight struct {
 	sendQuota           int32                     // remaining outbound qos quota for flow control
 	maximumReceiveQuota int32                     // maximum allowed receive quota
 	maximumSendQuota    int32                     // maximum allowed send quota
+	immediate           int                       // packets held for send quota (Expiry < 0), under the lock (gridbox patch)
 }
 
 // NewInflights returns a new instance of an Inflight packets map.
@@ -34,9 +35,23 @@ func (i *Inflight) Set(m packets.Packet) bool {
 	i.Lock()
 	defer i.Unlock()
 
+	i.uncountImmediate(m.PacketID)
 	_, ok := i.internal[m.PacketID]
 	i.internal[m.PacketID] = m
+	if m.Expiry < 0 {
+		i.immediate++
+	}
 	return !ok
+}
+
+// uncountImmediate keeps the number of held packets (Expiry < 0) as the
+// one with id goes, so NextImmediate, asked after every packet a client
+// sends, need not scan and sort the whole map when none is held (gridbox
+// patch). Call with the lock held.
+func (i *Inflight) uncountImmediate(id uint16) {
+	if i.immediate > 0 && i.internal[id].Expiry < 0 {
+		i.immediate--
+	}
 }
 
 // Get returns an inflight packet by packet id.
@@ -49,6 +64,15 @@ func (i *Inflight) Get(id uint16) (packets.Packet, bool) {
 	}
 
 	return packets.Packet{}, false
+}
+
+// has reports whether a packet id is in flight without copying the packet
+// (800 bytes) out, as Get does; asked per delivery (gridbox patch).
+func (i *Inflight) has(id uint16) bool {
+	i.RLock()
+	defer i.RUnlock()
+	_, ok := i.internal[id]
+	return ok
 }
 
 // Len returns the size of the inflight messages map.
@@ -67,6 +91,7 @@ func (i *Inflight) Clone() *Inflight {
 	for k, v := range i.internal {
 		c.internal[k] = v
 	}
+	c.immediate = i.immediate
 	return c
 }
 
@@ -95,6 +120,9 @@ func (i *Inflight) GetAll(immediate bool) []packets.Packet {
 func (i *Inflight) NextImmediate() (packets.Packet, bool) {
 	i.RLock()
 	defer i.RUnlock()
+	if i.immediate == 0 { // gridbox patch: nothing held, no scan
+		return packets.Packet{}, false
+	}
 
 	m := i.GetAll(true)
 	if len(m) > 0 {
@@ -109,6 +137,7 @@ func (i *Inflight) Delete(id uint16) bool {
 	i.Lock()
 	defer i.Unlock()
 
+	i.uncountImmediate(id)
 	_, ok := i.internal[id]
 	delete(i.internal, id)
 

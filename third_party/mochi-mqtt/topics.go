@@ -350,6 +350,7 @@ func (s *Subscribers) MergeSharedSelected() {
 type TopicsIndex struct {
 	Retained *packets.Packets
 	root     *particle // a leaf containing a message and more leaves.
+	subsPool sync.Pool // *Subscribers reused by the server's publishes (gridbox patch)
 }
 
 // NewTopicsIndex returns a pointer to a new instance of Index.
@@ -589,6 +590,31 @@ func (x *TopicsIndex) Subscribers(topic string) *Subscribers {
 	})
 }
 
+// pooledSubscribers is Subscribers in a recycled value whose maps keep their
+// memory: the server looks up the subscribers of every publish, and new maps
+// each time were much of its allocation. Shared and SharedSelected are nil
+// unless shared subscriptions match. Give it back with releaseSubscribers
+// once nothing refers to it (gridbox patch).
+func (x *TopicsIndex) pooledSubscribers(topic string) *Subscribers {
+	subs, _ := x.subsPool.Get().(*Subscribers)
+	if subs == nil {
+		subs = &Subscribers{Subscriptions: map[string]packets.Subscription{}}
+	}
+	return x.scanSubscribers(topic, 0, nil, subs)
+}
+
+// releaseSubscribers empties subs and keeps it for the next publish, unless
+// it grew large (a rare publish to very many clients) (gridbox patch).
+func (x *TopicsIndex) releaseSubscribers(subs *Subscribers) {
+	if len(subs.Subscriptions) > 256 || len(subs.InlineSubscriptions) > 256 {
+		return
+	}
+	clear(subs.Subscriptions)
+	clear(subs.InlineSubscriptions)
+	subs.Shared, subs.SharedSelected = nil, nil
+	x.subsPool.Put(subs)
+}
+
 // scanSubscribers returns a list of client subscriptions matching an indexed topic address.
 func (x *TopicsIndex) scanSubscribers(topic string, d int, n *particle, subs *Subscribers) *Subscribers {
 	if n == nil {
@@ -633,12 +659,24 @@ func (x *TopicsIndex) gatherSubscriptions(topic string, particle *particle, subs
 		subs.Subscriptions = map[string]packets.Subscription{}
 	}
 
-	for client, sub := range particle.subscriptions.GetAll() {
+	// gridbox patch: read the particle's map under its lock instead of a
+	// copy (GetAll) per publish.
+	particle.subscriptions.RLock()
+	defer particle.subscriptions.RUnlock()
+	for client, sub := range particle.subscriptions.internal {
 		if len(sub.Filter) > 0 && topic[0] == '$' && (sub.Filter[0] == '+' || sub.Filter[0] == '#') { // don't match $ topics with top level wildcards [MQTT-4.7.1-1] [MQTT-4.7.1-2]
 			continue
 		}
 
 		cls, ok := subs.Subscriptions[client]
+		if !ok && sub.Identifier == 0 && len(sub.Identifiers) == 0 {
+			// gridbox patch: a client's first match without a subscription
+			// identifier is taken as is; Merge would add a map {filter: 0}
+			// per client and publish, which encodes to nothing. A second
+			// match merges as before.
+			subs.Subscriptions[client] = sub
+			continue
+		}
 		if !ok {
 			cls = sub
 		}
@@ -649,11 +687,14 @@ func (x *TopicsIndex) gatherSubscriptions(topic string, particle *particle, subs
 
 // gatherSharedSubscriptions gathers all shared subscriptions for a particle.
 func (x *TopicsIndex) gatherSharedSubscriptions(particle *particle, subs *Subscribers) {
-	if subs.Shared == nil {
-		subs.Shared = map[string]map[string]packets.Subscription{}
-	}
-
-	for _, shares := range particle.shared.GetAll() {
+	// gridbox patch: read the particle's groups under its lock instead of a
+	// deep copy (GetAll) per publish; subs.Shared is made when one matches.
+	particle.shared.RLock()
+	defer particle.shared.RUnlock()
+	for _, shares := range particle.shared.internal {
+		if subs.Shared == nil && len(shares) > 0 {
+			subs.Shared = map[string]map[string]packets.Subscription{}
+		}
 		for client, sub := range shares {
 			if _, ok := subs.Shared[sub.Filter]; !ok {
 				subs.Shared[sub.Filter] = map[string]packets.Subscription{}
@@ -666,11 +707,14 @@ func (x *TopicsIndex) gatherSharedSubscriptions(particle *particle, subs *Subscr
 
 // gatherSharedSubscriptions gathers all inline subscriptions for a particle.
 func (x *TopicsIndex) gatherInlineSubscriptions(particle *particle, subs *Subscribers) {
-	if subs.InlineSubscriptions == nil {
-		subs.InlineSubscriptions = map[int]InlineSubscription{}
-	}
-
-	for id, inline := range particle.inlineSubscriptions.GetAll() {
+	// gridbox patch: read under the lock instead of a copy per publish;
+	// subs.InlineSubscriptions is made when one matches.
+	particle.inlineSubscriptions.RLock()
+	defer particle.inlineSubscriptions.RUnlock()
+	for id, inline := range particle.inlineSubscriptions.internal {
+		if subs.InlineSubscriptions == nil {
+			subs.InlineSubscriptions = map[int]InlineSubscription{}
+		}
 		subs.InlineSubscriptions[id] = inline
 	}
 }

@@ -190,9 +190,21 @@ func (p *Properties) Copy(allowTransfer bool) Properties {
 	return pr
 }
 
+// validProperties is validPacketProperties as a table indexed by property
+// and packet type, read for every property of every encoded packet; two map
+// lookups there were a tenth of the broker's CPU (gridbox patch).
+var validProperties = func() (t [256][256]bool) {
+	for k, pkts := range validPacketProperties {
+		for pkt, v := range pkts {
+			t[k][pkt] = v == 1
+		}
+	}
+	return t
+}()
+
 // canEncode returns true if the property type is valid for the packet type.
 func (p *Properties) canEncode(pkt byte, k byte) bool {
-	return validPacketProperties[k][pkt] == 1
+	return validProperties[k][pkt] // gridbox patch: a table, not two map lookups
 }
 
 // Encode encodes properties into a bytes buffer.
