@@ -140,7 +140,9 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 		in.routes = b.Routes()
 	}
 	if cfg.Datalogger != nil {
-		d, err := datalogger.New(env.Bus, env.MQTT, *cfg.Datalogger, uplink.ControllerFrom(ctx), env.Version,
+		dc := *cfg.Datalogger
+		dc.DataDir = env.DataDir
+		d, err := datalogger.New(env.Bus, env.MQTT, dc, uplink.ControllerFrom(ctx), env.Version,
 			env.Log.With("dialect", "datalogger"), counter("datalogger"))
 		if err != nil {
 			return nil, fmt.Errorf("dialects: datalogger: %w", err)

@@ -3,6 +3,7 @@ package mqtt
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -28,6 +29,7 @@ type v311 struct {
 	w        will
 	cli      paho.Client
 	h        hooks
+	last     atomic.Pointer[paho.Token] // the last QoS 1 publish in flight, awaited by stop
 }
 
 func newV311(t target, clientID string, w will) *v311 {
@@ -84,6 +86,9 @@ func (c *v311) publish(_ context.Context, topic string, payload []byte, qos byte
 			return fmt.Errorf("publish %s: %w", topic, err)
 		}
 	default: // in flight; paho delivers QoS 1 and retries it itself
+		if qos > 0 {
+			c.last.Store(&tok)
+		}
 	}
 	return nil
 }
@@ -105,6 +110,9 @@ func (c *v311) stop(ctx context.Context) error {
 	quiesce := uint(250)
 	if d, ok := ctx.Deadline(); ok {
 		quiesce = uint(max(0, min(time.Until(d), time.Second)) / time.Millisecond)
+	}
+	if tok := c.last.Load(); tok != nil { // paho's DISCONNECT would overtake messages still queued
+		(*tok).WaitTimeout(time.Duration(quiesce) * time.Millisecond)
 	}
 	c.cli.Disconnect(quiesce) // waits for in-flight work, then DISCONNECT: no last will
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/dialect/datalogger/record"
 )
 
 // Config is one item of the `uplink:` list: a remote broker and what goes to it.
@@ -42,6 +43,13 @@ type Config struct {
 	// (<root>/cmd/<name>, JSON results) or datalogger (<root>/d/config and
 	// <root>/d/command, text answers on <root>/u/…).
 	Downlink string `yaml:"downlink"`
+	// Format is what goes up: gridbox (batches on <root>/data) or
+	// datalogger (the edge datalogger's u/data payloads on <root>/u/data
+	// and its u/meta/* topics, shaped by Datalogger).
+	Format string `yaml:"format"`
+	// Datalogger shapes the u/data payloads of format: datalogger (the
+	// datalogger dialect's keys of the same names).
+	Datalogger record.Options `yaml:"datalogger"`
 }
 
 // Defaults.
@@ -63,7 +71,7 @@ func newConfig() *Config {
 		MaxQueue: DefaultMaxQueue, Overflow: "drop-oldest", BatchSize: DefaultBatchSize,
 		BatchAge: config.Duration(DefaultBatchAge), Window: DefaultWindow, Send: "raw",
 		Aggregate: config.Duration(DefaultAggregate), KeepAlive: config.Duration(DefaultKeepAlive),
-		Commands: AllCommands(), Downlink: DownlinkGridbox,
+		Commands: AllCommands(), Downlink: DownlinkGridbox, Format: FormatGridbox,
 	}
 }
 
@@ -118,10 +126,42 @@ func (c *Config) Validate() []config.FieldError {
 	if !config.OneOf(c.Downlink, DownlinkGridbox, DownlinkDatalogger) {
 		add("downlink", "%q: want gridbox or datalogger", c.Downlink)
 	}
+	errs = append(errs, c.validateFormat()...)
 	for i, cmd := range c.Commands {
 		if !config.OneOf(cmd, AllCommands()...) {
 			add(fmt.Sprintf("commands[%d]", i), "%q: want one of %s", cmd, strings.Join(AllCommands(), ", "))
 		}
+	}
+	return errs
+}
+
+// Formats of what goes up.
+const (
+	FormatGridbox    = "gridbox"
+	FormatDatalogger = "datalogger"
+)
+
+func (c *Config) validateFormat() []config.FieldError {
+	var errs []config.FieldError
+	add := func(p, format string, args ...any) { errs = append(errs, config.Errf(p, format, args...)) }
+	if !config.OneOf(c.Format, FormatGridbox, FormatDatalogger) {
+		add("format", "%q: want gridbox or datalogger", c.Format)
+	}
+	for _, e := range c.Datalogger.Validate() {
+		e.Path = "datalogger." + e.Path
+		errs = append(errs, e)
+	}
+	if c.Format != FormatDatalogger {
+		return errs
+	}
+	if c.Send != "raw" {
+		add("send", "%q: format datalogger sends u/data payloads of the last values: want raw", c.Send)
+	}
+	if c.Overflow != "drop-oldest" {
+		add("overflow", "%q: format datalogger has no rollups to degrade to: want drop-oldest", c.Overflow)
+	}
+	if c.Gzip {
+		add("gzip", "format datalogger sends plain JSON: want false")
 	}
 	return errs
 }

@@ -170,6 +170,14 @@ func (s *Sink) report(name string, err error) {
 
 // readNow queues every datapoint's last value as one message now.
 func (s *Sink) readNow() int {
+	if s.cfg.Format == FormatDatalogger { // a u/data payload now
+		select {
+		case s.readNowCh <- nil:
+			return len(s.env.Bus.Datapoints())
+		default:
+			return 0
+		}
+	}
 	var buf [][]byte
 	for _, p := range s.env.Bus.Datapoints() {
 		if p.Last == nil || !s.cfg.selected(p.Last.Device+"/"+p.Last.Name) {

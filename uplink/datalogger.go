@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gridbox/gridbox/dialect/datalogger/dlconfig"
 )
 
 // The edge datalogger's down-link (`downlink: datalogger`): the back end
@@ -65,7 +68,12 @@ func (s *Sink) dlSay(topic, text string) {
 
 func (s *Sink) dlConfig(ctx context.Context, p []byte) {
 	var r result
-	after := s.configCmd(ctx, p, &r)
+	var after func()
+	if dlconfig.Known(p) {
+		after = s.dlTranslate(ctx, p, &r)
+	} else {
+		after = s.configCmd(ctx, p, &r)
+	}
 	label := "ok"
 	if len(r.Errors) > 0 {
 		label = "refused"
@@ -78,6 +86,42 @@ func (s *Sink) dlConfig(ctx context.Context, p []byte) {
 	if after != nil && label == "ok" {
 		after()
 	}
+}
+
+// dlTranslate applies a config in the datalogger's own format
+// (dialect/datalogger/dlconfig); the parts not translated are told on
+// <root>/u/log/msg.
+func (s *Sink) dlTranslate(ctx context.Context, p []byte, r *result) func() {
+	ed, ok := s.ctl.(dlconfig.Editor)
+	switch {
+	case !s.cfg.RemoteConfig:
+		r.Errors = []string{"config: remote configuration is off (uplink remote_config: false)"}
+		return nil
+	case !ok:
+		r.Errors = []string{"config: a datalogger-format config needs a controller that edits the config file (`gridbox run`)"}
+		return nil
+	}
+	dir := s.env.DataDir
+	if dir == "" {
+		dir = DefaultDirRoot
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		r.Errors = []string{"config: data directory: " + err.Error()}
+		return nil
+	}
+	id, notes, apply, errs := dlconfig.Apply(ctx, ed, p, dir)
+	if len(errs) > 0 {
+		r.Errors = errs
+		return nil
+	}
+	for _, n := range notes {
+		s.m.commands.WithLabelValues("config", "unsupported").Inc()
+		s.log.Warn("down-link config (datalogger): part not translated", "note", n)
+		s.dlSay("u/log/msg", "d/config: not translated: "+n)
+	}
+	r.ConfigID = id
+	return apply
 }
 
 func (s *Sink) dlCommandList(p []byte) {

@@ -3,6 +3,8 @@ package uplink_test
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +32,18 @@ func (c *dlCtl) ApplyConfig(_ context.Context, data []byte) (string, []string, f
 	}
 	return "cfg7", nil, func() { c.mu.Lock(); c.applied = append(c.applied, string(data)); c.mu.Unlock() }, nil
 }
+func (c *dlCtl) EditConfig(ctx context.Context, edit func([]byte) ([]byte, error)) (string, []string, func(), error) {
+	b, err := edit([]byte("site: site1\nuplink:\n  - {broker: \"mqtt://x\", format: datalogger, downlink: datalogger}\n"))
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return c.ApplyConfig(ctx, b)
+}
+func (c *dlCtl) last() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.applied[len(c.applied)-1]
+}
 func (c *dlCtl) Reload() error              { c.mu.Lock(); c.reloads++; c.mu.Unlock(); return nil }
 func (c *dlCtl) RestartDevice(string) error { return nil }
 func (c *dlCtl) ConfigID() string           { return "cfg6" }
@@ -54,7 +68,8 @@ func TestDataloggerDownlink(t *testing.T) {
 	ctl := &dlCtl{}
 	b := newBus(t)
 	ctx, cancel := context.WithCancel(uplink.WithController(context.Background(), ctl))
-	s, err := uplink.Kind().New(ctx, cfg, sink.Env{Name: "prod", Site: "site1", Bus: b, Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry()})
+	dataDir := t.TempDir()
+	s, err := uplink.Kind().New(ctx, cfg, sink.Env{Name: "prod", Site: "site1", Bus: b, Log: slog.New(slog.DiscardHandler), Metrics: prometheus.NewRegistry(), DataDir: dataDir})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -104,5 +119,27 @@ func TestDataloggerDownlink(t *testing.T) {
 	}
 	if n, _ := ctl.state(); n != 1 {
 		t.Errorf("%d configs applied, want 1", n)
+	}
+
+	// A config in the datalogger's own format is translated.
+	dl := `{"devices": {"inv": {"driver": "sma-stp", "vendor_id": "V1", "address": {"host": "10.0.0.9", "unit_id": 3}}},
+	  "readings": {"P_AC": {"device": "inv", "var": "ac_power"}}, "read_interval": 15, "status_readings": [1]}`
+	if err := mqttcli.Publish(t, m.Addr, "a/node1/d/config", dl); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 20*time.Second, "the translated config applied", func() bool { n, _ := ctl.state(); return n == 2 })
+	testenv.Eventually(t, 20*time.Second, "five log messages", func() bool { return len(answers("a/node1/u/log/msg")) >= 5 })
+	logs = strings.Join(answers("a/node1/u/log/msg"), "\n")
+	if !strings.Contains(logs, "d/config: not translated: status_readings") {
+		t.Errorf("logs %q: status_readings not told", logs)
+	}
+	applied := ctl.last()
+	for _, w := range []string{"url: tcp://10.0.0.9:502", "profile: sma-stp", "unit: 3", "interval: 15s", "inv: V1", "inv/ac_power: P_AC", "format: datalogger"} {
+		if !strings.Contains(applied, w) {
+			t.Errorf("applied config lacks %q:\n%s", w, applied)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dataDir, "datalogger", "config.json")); err != nil || string(b) != dl {
+		t.Errorf("stored datalogger config: %v %q", err, b)
 	}
 }

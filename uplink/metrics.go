@@ -40,11 +40,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		queued:      c("queued_values_total", "Values written to the disk queue."),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gridbox_uplink_dropped_values_total",
-			Help: "Values not sent, by reason: overflow (drop-oldest), degraded (raw value replaced by rollups), encode (not representable in JSON).",
+			Help: "Values not sent, by reason: overflow (drop-oldest), degraded (raw value replaced by rollups), encode (not representable in JSON, or a u/data payload over 1 MiB), format (queued in another format than the configured one).",
 		}, []string{"reason"}),
 		degraded: g("degraded", "1 while the queue is near its bound and the degrade policy sends rollups only."),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gridbox_uplink_commands_total", Help: "Down-link commands received, by command and result (ok, refused, failed).",
+			Name: "gridbox_uplink_commands_total", Help: "Down-link commands received, by command and result (ok, refused, failed; config unsupported: a part of a datalogger-format config not translated).",
 		}, []string{"command", "result"}),
 	}
 	for _, r := range []string{"overflow", "degraded", "encode"} {

@@ -1,6 +1,7 @@
 package uplink
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,7 +75,13 @@ type ackResult struct {
 // pump keeps up to window messages in flight and deletes acknowledged ones
 // from the queue in order. It returns when the link fails or ctx is done.
 func (s *Sink) pump(ctx context.Context, l link) error {
-	s.publishMeta(l)
+	topic := s.root + "/data"
+	if s.cfg.Format == FormatDatalogger {
+		topic = s.root + "/u/data"
+		s.dlMeta(l)
+	} else {
+		s.publishMeta(l)
+	}
 	s.publishState(l)
 	stateTick := time.NewTicker(stateInterval)
 	defer stateTick.Stop()
@@ -100,7 +107,7 @@ func (s *Sink) pump(ctx context.Context, l link) error {
 				return err
 			}
 			seq, n := b.seq, uint64(b.n)
-			if err := l.send(s.root+"/data", payload, s.contentType(), false, func(err error) { results <- ackResult{seq, n, err} }); err != nil {
+			if err := l.send(topic, payload, s.contentType(), false, func(err error) { results <- ackResult{seq, n, err} }); err != nil {
 				return err
 			}
 			s.m.sentMsgs.Inc()
@@ -138,7 +145,10 @@ func (s *Sink) pump(ctx context.Context, l link) error {
 	}
 }
 
-var errDropped = errors.New("message dropped by the overflow policy")
+var (
+	errDropped  = errors.New("message dropped by the overflow policy")
+	errTooLarge = errors.New("larger than a queue record (1 MiB)")
+)
 
 // message reads a queued message and encodes it for the wire.
 func (s *Sink) message(b batch) ([]byte, error) {
@@ -148,6 +158,15 @@ func (s *Sink) message(b batch) ([]byte, error) {
 			return nil, errDropped
 		}
 		return nil, err
+	}
+	if s.cfg.Format == FormatDatalogger { // one u/data payload per message
+		if len(vals) != 1 || len(vals[0]) == 0 || vals[0][0] != '{' || !bytes.HasPrefix(vals[0], []byte(`{"t":`)) {
+			// queued before format: datalogger was set: not a u/data payload
+			s.m.dropped.WithLabelValues("format").Add(float64(len(vals)))
+			s.log.Warn("queued message is not a u/data payload (queued with another format): skipped", "seq", b.seq, "values", len(vals))
+			return nil, errDropped
+		}
+		return vals[0], nil
 	}
 	return encodeMessage(s.env.Site, b.seq, model.NowMs(), vals, s.cfg.Gzip)
 }

@@ -174,6 +174,9 @@ func (s *Sink) Close() error { return s.q.Close() }
 
 // write appends the bus's values to the queue and seals messages by size and age.
 func (s *Sink) write(ctx context.Context, sub *bus.Subscription) error {
+	if s.cfg.Format == FormatDatalogger {
+		return s.writeDatalogger(ctx, sub)
+	}
 	tick := time.NewTicker(max(s.cfg.BatchAge.D()/4, 10*time.Millisecond))
 	defer tick.Stop()
 	var opened time.Time

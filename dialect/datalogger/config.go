@@ -3,10 +3,9 @@ package datalogger
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gridbox/gridbox/config"
-	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/dialect/datalogger/record"
 )
 
 // Config is the `dialects: datalogger:` section.
@@ -25,56 +24,43 @@ type Config struct {
 	// "<device>/<datapoint>" → field key, like p_total: P_total), for a back
 	// end that knows the datalogger driver's original field keys.
 	FieldNames map[string]string `yaml:"field_names"`
+	// Fields limits a device's record to these datapoints (<device>:
+	// [datapoint, …]); a device left out sends all of its datapoints. A
+	// datalogger config's readings set it.
+	Fields map[string][]string `yaml:"fields"`
 	// Devices limits the records to these devices; default every device.
 	Devices []string `yaml:"devices"`
 	// RemoteConfig applies a whole config arriving on d/config.
 	RemoteConfig bool `yaml:"remote_config"`
 	// Commands are the d/command names answered; default all.
 	Commands []string `yaml:"commands"`
+
+	// DataDir is where a datalogger-format d/config keeps its driver files
+	// and the last applied config (the gateway's data directory).
+	DataDir string `yaml:"-"`
 }
 
-// Defaults.
-const (
-	DefaultReadInterval = 60 * time.Second
-	minReadInterval     = time.Second
-)
+// DefaultReadInterval is the cycle of u/data messages.
+const DefaultReadInterval = record.DefaultReadInterval
 
 // AllCommands are the d/command names gridbox answers.
 func AllCommands() []string {
 	return []string{"ping", "read_now", "reload", "snap_refresh", "sys_reboot"}
 }
 
+// options are the keys the payloads are built with (package record).
+func (c Config) options() record.Options {
+	return record.Options{ReadInterval: c.ReadInterval, ReadRoundtime: c.ReadRoundtime, MaxAge: c.MaxAge,
+		VendorIDs: c.VendorIDs, FieldNames: c.FieldNames, Fields: c.Fields, Devices: c.Devices}
+}
+
 // Validate reports problems with paths relative to the section.
 func (c *Config) Validate() []config.FieldError {
-	var errs []config.FieldError
-	add := func(p, format string, args ...any) { errs = append(errs, config.Errf(p, format, args...)) }
-	if d := c.ReadInterval.D(); d != 0 && (d < minReadInterval || d > 24*time.Hour) {
-		add("read_interval", "%s: want 1s..24h", d)
-	}
-	if c.MaxAge.D() < 0 {
-		add("max_age", "%s: must not be negative", c.MaxAge.D())
-	}
-	for dev, vid := range c.VendorIDs {
-		if !model.ValidID(dev) {
-			add("vendor_ids."+dev, "%q: want a device id", dev)
-		}
-		if strings.TrimSpace(vid) == "" {
-			add("vendor_ids."+dev, "empty: the datalogger's _vid is required")
-		}
-	}
-	for k, v := range c.FieldNames {
-		if v == "" || strings.HasPrefix(v, "_") {
-			add("field_names."+k, "%q: want a field key not starting with _ (reserved for _d, _vid, _s)", v)
-		}
-	}
-	for i, dev := range c.Devices {
-		if !model.ValidID(dev) {
-			add(fmt.Sprintf("devices[%d]", i), "%q: want a device id", dev)
-		}
-	}
+	opts := c.options()
+	errs := opts.Validate()
 	for i, cmd := range c.Commands {
 		if !config.OneOf(cmd, AllCommands()...) {
-			add(fmt.Sprintf("commands[%d]", i), "%q: want one of %s", cmd, strings.Join(AllCommands(), ", "))
+			errs = append(errs, config.Errf(fmt.Sprintf("commands[%d]", i), "%q: want one of %s", cmd, strings.Join(AllCommands(), ", ")))
 		}
 	}
 	return errs

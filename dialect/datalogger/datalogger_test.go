@@ -31,6 +31,13 @@ func (c *ctl) ApplyConfig(_ context.Context, data []byte) (string, []string, fun
 	}
 	return "cfg42", nil, func() { c.mu.Lock(); c.applied = append(c.applied, string(data)); c.mu.Unlock() }, nil
 }
+func (c *ctl) EditConfig(ctx context.Context, edit func([]byte) ([]byte, error)) (string, []string, func(), error) {
+	b, err := edit([]byte("site: home\ndialects:\n  datalogger: {remote_config: true}\n"))
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return c.ApplyConfig(ctx, b)
+}
 func (c *ctl) Reload() error              { c.mu.Lock(); c.reloads++; c.mu.Unlock(); return nil }
 func (c *ctl) RestartDevice(string) error { return nil }
 func (c *ctl) ConfigID() string           { return "cfg41" }
@@ -319,7 +326,7 @@ func TestDownlink(t *testing.T) {
 			logs = append(logs, m.Payload)
 		}
 	}
-	for i, w := range []string{"d/command refused: want a JSON list", "d/config refused: this is a datalogger-format config", "d/config refused: site: bad", "d/config applied: config cfg42"} {
+	for i, w := range []string{"d/command refused: want a JSON list", "d/config refused: devices.sma.address: want host", "d/config refused: site: bad", "d/config applied: config cfg42"} {
 		if !strings.HasPrefix(logs[i], w) {
 			t.Errorf("log %d: %q, want %q…", i, logs[i], w)
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/gridbox/gridbox/dialect/datalogger/dlconfig"
 	"strings"
 	"time"
 )
@@ -37,8 +39,8 @@ func (d *Dialect) config(ctx context.Context, p []byte) {
 	case d.ctl == nil:
 		d.refuse(ctx, TopicConfig, "not supported by this gateway (no controller: run it with `gridbox run`)")
 		return
-	case datalogConfig(p):
-		d.refuse(ctx, TopicConfig, "this is a datalogger-format config (devices as an object, readings); send a gridbox config")
+	case dlconfig.Known(p):
+		d.datalogConfig(ctx, p)
 		return
 	}
 	id, errs, apply, err := d.ctl.ApplyConfig(ctx, p)
@@ -53,19 +55,6 @@ func (d *Dialect) config(ctx context.Context, p []byte) {
 		d.send(ctx, TopicLog, []byte("d/config applied: config "+id), 1, false)
 		apply()
 	}
-}
-
-// datalogConfig reports whether p is in the datalogger's own config format.
-func datalogConfig(p []byte) bool {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(p, &top) != nil {
-		return false
-	}
-	if _, ok := top["readings"]; ok {
-		return true
-	}
-	devs := strings.TrimSpace(string(top["devices"]))
-	return strings.HasPrefix(devs, "{")
 }
 
 // commands answers a JSON list of command names, each on u/command_response.

@@ -31,6 +31,7 @@ func TestSampleConfigChecks(t *testing.T) {
 		"dialects:\n  datalogger: {vendor_ids: {inverter: \"\"}}\n",
 		"dialects:\n  datalogger: {commands: [format_disk]}\n",
 		"dialects:\n  datalogger: {interval: 60s}\n",
+		"dialects:\n  datalogger: {fields: {inverter: [\"AC Power\"]}}\n",
 	} {
 		if err := check([]byte("site: home\nhttp: {auth: none}\n" + bad)); err == nil {
 			t.Errorf("%q passes the check", bad)

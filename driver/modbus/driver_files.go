@@ -99,6 +99,9 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	return keys
 }
 
+// FieldName is the datapoint name of a driver file's field key (slug).
+func FieldName(key string) string { return slug(key) }
+
 // slug makes a datapoint name of a foreign key: lower case, every
 // character other than a-z, 0-9 and _ becomes _ (P_total → p_total).
 func slug(key string) string {

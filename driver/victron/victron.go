@@ -50,10 +50,10 @@ type Device struct {
 	sink     driver.Sink
 	cli      paho.Client
 	state    model.DeviceState
-	echo     string // token of the last full keep-alive
-	complete bool   // its full_publish_completed arrived
-	fulls    int // full keep-alives sent, for the echo tokens
-	tries    int // full keep-alives since the last connection
+	echo     string              // token of the last full keep-alive
+	complete bool                // its full_publish_completed arrived
+	fulls    int                 // full keep-alives sent, for the echo tokens
+	tries    int                 // full keep-alives since the last connection
 	svc      map[string]*service // by device id
 	byPath   map[string]point    // "service/instance/path" → datapoint
 	points   int

@@ -1,4 +1,4 @@
-package datalogger
+package record
 
 import (
 	"encoding/json"
@@ -38,22 +38,19 @@ type Meta struct {
 // DataProvider names gridbox in `m.data_provider`.
 const DataProvider = "gridbox"
 
-// snapshot is what a cycle is built from.
-type snapshot struct {
-	values   map[string]map[string]model.Value // device → name → last value
-	statuses map[string]*Status                // device → a status change to report (nil: none)
-}
+// Encode marshals the payload.
+func Encode(p Payload) ([]byte, error) { return json.Marshal(p) }
 
 // records builds the `r` list: per device (sorted), `_d`, `_vid`, every
 // good value not older than minMs, and `_s` when the status changed.
 // Devices with neither are left out.
-func records(s snapshot, vid func(string) string, rename map[string]string, minMs int64) []map[string]any {
-	devs := make([]string, 0, len(s.values)+len(s.statuses))
-	for d := range s.values {
+func (c *Collector) records(minMs int64) []map[string]any {
+	devs := make([]string, 0, len(c.values)+len(c.statuses))
+	for d := range c.values {
 		devs = append(devs, d)
 	}
-	for d := range s.statuses {
-		if _, ok := s.values[d]; !ok {
+	for d := range c.statuses {
+		if _, ok := c.values[d]; !ok {
 			devs = append(devs, d)
 		}
 	}
@@ -61,32 +58,42 @@ func records(s snapshot, vid func(string) string, rename map[string]string, minM
 	out := []map[string]any{}
 	for _, d := range devs {
 		rec := map[string]any{}
-		for name, v := range s.values[d] {
+		for name, v := range c.values[d] {
+			if sel, ok := c.opts.Fields[d]; ok && !slices.Contains(sel, name) {
+				continue
+			}
 			if x, ok := field(v, minMs); ok {
-				rec[fieldName(rename, d, name)] = x
+				rec[c.fieldName(d, name)] = x
 			}
 		}
-		if st := s.statuses[d]; st != nil {
+		if st := c.statuses[d]; st != nil {
 			rec["_s"] = []Status{*st}
 		}
 		if len(rec) == 0 {
 			continue
 		}
-		rec["_d"], rec["_vid"] = d, vid(d)
+		rec["_d"], rec["_vid"] = d, c.vendorID(d)
 		out = append(out, rec)
 	}
 	return out
 }
 
 // fieldName is a datapoint's key in its record.
-func fieldName(rename map[string]string, dev, name string) string {
-	if n, ok := rename[dev+"/"+name]; ok {
+func (c *Collector) fieldName(dev, name string) string {
+	if n, ok := c.opts.FieldNames[dev+"/"+name]; ok {
 		return n
 	}
-	if n, ok := rename[name]; ok {
+	if n, ok := c.opts.FieldNames[name]; ok {
 		return n
 	}
 	return name
+}
+
+func (c *Collector) vendorID(dev string) string {
+	if v, ok := c.opts.VendorIDs[dev]; ok {
+		return v
+	}
+	return dev
 }
 
 // field is a value as the datalogger sends it: numbers, booleans and
@@ -122,10 +129,7 @@ func status(st model.DeviceState) Status {
 	return Status{Content: c, Level: LevelOffline}
 }
 
-// encode marshals the payload.
-func encode(p Payload) ([]byte, error) { return json.Marshal(p) }
-
 // selected reports whether a device's records go out.
-func (c Config) selected(dev string) bool {
-	return len(c.Devices) == 0 || slices.Contains(c.Devices, dev)
+func (o Options) selected(dev string) bool {
+	return len(o.Devices) == 0 || slices.Contains(o.Devices, dev)
 }
