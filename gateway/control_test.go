@@ -67,8 +67,9 @@ devices:
 	})
 	judge(22)
 
-	// A schedule item that starts in 1.5 s and ends 3 s later.
-	from, to := time.Now().Add(1500*time.Millisecond).UnixMilli(), time.Now().Add(4500*time.Millisecond).UnixMilli()
+	// A schedule item that starts in 1.5 s and ends 8 s later (long enough for
+	// mbpoll to see it on a loaded machine).
+	from, to := time.Now().Add(1500*time.Millisecond).UnixMilli(), time.Now().Add(9500*time.Millisecond).UnixMilli()
 	w.publish(t, "gridbox/room/setpoint/schedule", fmt.Sprintf(`{"schedule": [{"from_timestamp": %d, "to_timestamp": %d, "value": 27}], "timestamp": %d}`, from, to, now+1))
 	if got := roomSetpoint(t, mbpoll, host, port); got != 22 && time.Now().UnixMilli() < from {
 		t.Fatalf("the schedule item ran before its from_timestamp: %g", got)
