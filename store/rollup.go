@@ -27,6 +27,7 @@ type acc struct {
 	sum, mn, mx float64
 	ft, lt      int64 // timestamps of the first and last value
 	fv, lv      float64
+	e           float64 // integral (value·ms) of the lines between the values, from ft to lt
 }
 
 // single is the acc of one value.
@@ -34,11 +35,22 @@ func single(ts int64, v float64) acc {
 	return acc{n: 1, sum: v, mn: v, mx: v, ft: ts, lt: ts, fv: v, lv: v}
 }
 
-// merge adds o's values to a.
+// merge adds o's values to a. The values of a and o do not interleave in
+// time (every caller merges in time order), so the integral of the two is
+// both integrals plus the line joining them; were they to interleave, e
+// becomes NaN rather than wrong.
 func (a *acc) merge(o acc) {
 	if a.n == 0 {
 		*a = o
 		return
+	}
+	switch {
+	case o.ft >= a.lt:
+		a.e += o.e + samples.Trapezoid(samples.Point{T: a.lt, V: a.lv}, samples.Point{T: o.ft, V: o.fv})
+	case o.lt <= a.ft:
+		a.e += o.e + samples.Trapezoid(samples.Point{T: o.lt, V: o.lv}, samples.Point{T: a.ft, V: a.fv})
+	default:
+		a.e = math.NaN()
 	}
 	a.n += o.n
 	a.sum += o.sum
@@ -173,9 +185,9 @@ func (w *rollupWriter) refreshSpan(l int, s span) error {
 func (w *rollupWriter) put(l int, bs []bucket) error {
 	for i := range bs {
 		a := &bs[i].a
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT OR REPLACE INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			w.dp, rollupRes[l], bs[i].b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv); err != nil {
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT OR REPLACE INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv, e)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.dp, rollupRes[l], bs[i].b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv, a.e); err != nil {
 			return fmt.Errorf("write %s bucket %d: %w", rollupNames[l], bs[i].b, err)
 		}
 	}
@@ -187,17 +199,22 @@ const mergeRowsN = 16
 
 // mergeSQL adds n buckets to stored ones in one statement: count, sum,
 // min and max combine, first and last compare timestamps (every right-hand
-// side of an UPDATE sees the stored row).
+// side of an UPDATE sees the stored row). The merged values are all newer
+// than the stored ones (updateRollups), so the integral is both integrals
+// plus the line from the stored last value to the new first one; should
+// that ever not hold, e becomes NULL and the NOT NULL constraint fails the
+// write instead of storing a wrong integral.
 func mergeSQL(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv) VALUES ")
+	b.WriteString("INSERT INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv, e) VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(` ON CONFLICT (dp, res, b) DO UPDATE SET
+		e = CASE WHEN excluded.ft > lt THEN e + excluded.e + (excluded.ft - lt) * (lv + excluded.fv) / 2.0 END,
 		n = n + excluded.n, sum = sum + excluded.sum,
 		mn = min(mn, excluded.mn), mx = max(mx, excluded.mx),
 		ft = CASE WHEN excluded.ft < ft THEN excluded.ft ELSE ft END,
@@ -253,7 +270,7 @@ func newBuckets(dp int64, rows []row, out []levelBucket) []levelBucket {
 
 // merge adds bs to the stored buckets with the prepared statements.
 func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) error {
-	args := make([]any, 0, 11*mergeRowsN)
+	args := make([]any, 0, 12*mergeRowsN)
 	for len(bs) > 0 {
 		n, st := 1, m.one
 		if len(bs) >= mergeRowsN {
@@ -262,7 +279,7 @@ func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) err
 		args = args[:0]
 		for _, x := range bs[:n] {
 			a := &x.a
-			args = append(args, x.dp, x.res, x.b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv)
+			args = append(args, x.dp, x.res, x.b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv, a.e)
 		}
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("merge %d rollup buckets: %w", n, err)

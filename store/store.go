@@ -47,6 +47,7 @@ type Options struct {
 	Log           *slog.Logger          // nil discards logs
 	Metrics       prometheus.Registerer // nil registers no metrics
 	Retention     Retention             // per resolution; zero keeps it forever
+	Units         samples.UnitOf        // the catalog's units, for agg=energy; nil takes every datapoint as W
 
 	busyTimeout time.Duration // tests shorten it; 0 means defaultBusyTimeout
 	retainEvery time.Duration // tests shorten it; 0 means defaultRetainEvery

@@ -51,6 +51,7 @@ type Options struct {
 	FlushInterval time.Duration         // max time a value waits before it is written; 0 means DefaultFlushInterval
 	Log           *slog.Logger          // nil discards logs
 	Metrics       prometheus.Registerer // nil registers no metrics
+	Units         samples.UnitOf        // the catalog's units, for agg=energy; nil takes every datapoint as W
 }
 
 // Store is an open PostgreSQL history. It is safe for concurrent use; Run

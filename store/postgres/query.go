@@ -56,9 +56,12 @@ func (s *Store) History(ctx context.Context, q model.HistoryQuery) ([]model.Samp
 	}
 	limit := samples.Limit(q)
 	var out []model.Sample
-	if q.Interval == 0 {
+	switch {
+	case q.Interval == 0:
 		out, err = s.raw(ctx, id, q.From, q.To, limit)
-	} else {
+	case q.Agg == samples.AggEnergy:
+		out, err = s.energy(ctx, id, q, limit)
+	default:
 		out, err = s.aggregate(ctx, id, q, limit)
 	}
 	if err != nil {
