@@ -242,15 +242,15 @@ func prepareMerge(ctx context.Context, db *sql.DB) (mergeStmts, error) {
 
 func (m mergeStmts) close() error { return errors.Join(m.one.Close(), m.many.Close()) }
 
-// levelBucket is one bucket of one datapoint and level, to be merged.
+// levelBucket is one bucket of one level (res), to be merged.
 type levelBucket struct {
-	dp, res int64
+	res int64
 	bucket
 }
 
 // newBuckets appends the buckets of every level made of rows, which are
 // sorted by ts; of equal timestamps the last wins (it replaced the others).
-func newBuckets(dp int64, rows []row, out []levelBucket) []levelBucket {
+func newBuckets(rows []row, out []levelBucket) []levelBucket {
 	for _, r := range rollupRes {
 		bs := bucketList{iv: r}
 		for i := range rows {
@@ -262,14 +262,25 @@ func newBuckets(dp int64, rows []row, out []levelBucket) []levelBucket {
 			}
 		}
 		for _, b := range bs.out {
-			out = append(out, levelBucket{dp, r, b})
+			out = append(out, levelBucket{r, b})
 		}
 	}
 	return out
 }
 
-// merge adds bs to the stored buckets with the prepared statements.
-func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) error {
+// merge adds the buckets of groups to the stored ones with the prepared
+// statements, mergeRowsN buckets per statement where it can.
+func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, groups []group) error {
+	type item struct {
+		dp int64
+		lb *levelBucket
+	}
+	var bs []item
+	for _, g := range groups {
+		for i := range g.buckets {
+			bs = append(bs, item{g.rows[0].id, &g.buckets[i]})
+		}
+	}
 	args := make([]any, 0, 12*mergeRowsN)
 	for len(bs) > 0 {
 		n, st := 1, m.one
@@ -278,8 +289,8 @@ func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) err
 		}
 		args = args[:0]
 		for _, x := range bs[:n] {
-			a := &x.a
-			args = append(args, x.dp, x.res, x.b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv, a.e)
+			a := &x.lb.a
+			args = append(args, x.dp, x.lb.res, x.lb.b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv, a.e)
 		}
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("merge %d rollup buckets: %w", n, err)
@@ -289,27 +300,22 @@ func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) err
 	return nil
 }
 
-// updateRollups brings the rollups of rows' datapoints up to date inside tx.
-// rows are sorted by (dp, ts); prevMax holds each datapoint's newest stored
-// ts before this batch (absent: none). A datapoint whose rows are all newer
-// has its rows merged into its buckets (none replaced a stored value);
+// updateRollups brings the rollups of the groups' datapoints up to date
+// inside tx. prevMax holds each datapoint's newest stored ts before this
+// batch (absent: none). A datapoint whose rows are all newer has its
+// buckets merged into the stored ones (none replaced a stored value);
 // otherwise a row may have replaced one, and the touched 1-minute buckets
 // are recomputed from raw, then their parents from them.
-func updateRollups(ctx context.Context, tx *sql.Tx, m mergeStmts, rows []row, prevMax map[int64]int64) error {
-	var fresh []levelBucket
-	for len(rows) > 0 {
-		n := 1
-		for n < len(rows) && rows[n].id == rows[0].id {
-			n++
-		}
-		grp, dp := rows[:n], rows[0].id
-		rows = rows[n:]
-		if prev, seen := prevMax[dp]; !seen || grp[0].ts > prev {
-			fresh = newBuckets(dp, grp, fresh)
+func updateRollups(ctx context.Context, tx *sql.Tx, m mergeStmts, groups []group, prevMax map[int64]int64) error {
+	var fresh []group
+	for _, g := range groups {
+		dp := g.rows[0].id
+		if prev, seen := prevMax[dp]; !seen || g.rows[0].ts > prev {
+			fresh = append(fresh, g)
 			continue
 		}
 		w := &rollupWriter{ctx: ctx, tx: tx, dp: dp}
-		if err := w.refresh(0, minuteRuns(grp)); err != nil {
+		if err := w.refresh(0, minuteRuns(g.rows)); err != nil {
 			return fmt.Errorf("rollups of datapoint %d: %w", dp, err)
 		}
 	}

@@ -63,7 +63,7 @@ type Store struct {
 	rdb  *sql.DB // read pool, query_only
 
 	wmu   sync.Mutex // serialises writes and guards stmts and maxTS
-	stmts map[int]*sql.Stmt
+	stmts map[insertKey]*sql.Stmt
 	maxTS map[int64]int64 // newest stored ts per datapoint id, filled on first write
 	merge mergeStmts      // prepared rollup merges (rollup.go)
 	ids   samples.IDs
@@ -92,7 +92,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: create directory %s: %w", o.Path, err)
 	}
 	file := filepath.Join(o.Path, FileName)
-	s := &Store{opts: o, log: log, stmts: map[int]*sql.Stmt{}, maxTS: map[int64]int64{}}
+	s := &Store{opts: o, log: log, stmts: map[insertKey]*sql.Stmt{}, maxTS: map[int64]int64{}}
 	if err := s.openDBs(ctx, file); err != nil {
 		return nil, err
 	}

@@ -23,7 +23,7 @@ import (
 const importUsage = "usage: gridbox import [-c gridbox.yaml] [--format csv|influx] [--precision ns|us|ms|s] [--strict] [--skip-bad] FILE"
 
 // importBatch is how many values one store.Write carries.
-const importBatch = 50_000
+const importBatch = 100_000
 
 // importProgressEvery is the least time between two progress lines.
 const importProgressEvery = 500 * time.Millisecond
@@ -42,11 +42,12 @@ type lineError struct {
 
 func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
 
-// importBatchMsg is what the reader hands to the writer: values, then
-// (in the last message) the error that stopped the reading, if any.
+// importBatchMsg is what the reader hands to the writer: a prepared batch
+// of values, then (in the last message) the error that stopped the
+// reading, if any.
 type importBatchMsg struct {
-	vals []model.Value
-	err  error
+	batch *store.Batch
+	err   error
 }
 
 // cmdImport bulk-loads history from a file into the configured embedded
@@ -132,8 +133,10 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		defer close(ch)
 		var err error
 		emit := func(vals []model.Value) bool {
+			// Encoding, grouping and the rollup buckets are done here, beside
+			// the writes; the writer only runs the transaction.
 			select {
-			case ch <- importBatchMsg{vals: vals}:
+			case ch <- importBatchMsg{batch: st.Prepare(vals)}:
 				return true
 			case <-rctx.Done():
 				return false
@@ -174,13 +177,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			readErr = m.err
 			break
 		}
-		if err := st.Write(ctx, m.vals); err != nil {
+		if err := st.WriteBatch(ctx, m.batch); err != nil {
 			cancel()
 			progress(true)
 			fmt.Fprintf(stderr, "gridbox import: %s: %v; import stopped: the %d values written before stay in the store (importing the file again replaces them)\n", name, err, n)
 			return exitRuntime
 		}
-		n += int64(len(m.vals))
+		n += int64(m.batch.Len())
 		if now := time.Now(); now.Sub(lastReport) >= importProgressEvery {
 			lastReport = now
 			progress(false)
@@ -253,7 +256,8 @@ type importer struct {
 	skipBad bool
 	stderr  io.Writer
 	skipped int
-	keys    map[string]bool // datapoints seen
+	keys    map[string]bool      // datapoints seen
+	names   map[string][2]string // CSV: device and name of each datapoint field seen
 }
 
 // bad handles the error of one line: reported and skipped with --skip-bad,
@@ -283,6 +287,27 @@ func (im *importer) check(device, name string) string {
 	}
 	im.keys[key] = true
 	return ""
+}
+
+// datapoint splits and checks the `device/name` of a CSV record. A key
+// seen before is answered from im.names: no new strings per line.
+func (im *importer) datapoint(field string) (dev, name, msg string) {
+	if k, ok := im.names[field]; ok {
+		return k[0], k[1], ""
+	}
+	dev, name, ok := strings.Cut(field, "/")
+	if !ok {
+		return "", "", fmt.Sprintf("datapoint %q: want device/name", field)
+	}
+	if msg := im.check(dev, name); msg != "" {
+		return "", "", msg
+	}
+	dev, name = strings.Clone(dev), strings.Clone(name)
+	if im.names == nil {
+		im.names = map[string][2]string{}
+	}
+	im.names[dev+"/"+name] = [2]string{dev, name}
+	return dev, name, ""
 }
 
 // readCSV reads `datapoint,timestamp_ms,value` records.
@@ -352,11 +377,8 @@ func (im *importer) csvValue(rec []string) (model.Value, string) {
 	if len(rec) != 3 {
 		return model.Value{}, fmt.Sprintf("%d fields: want 3 (%s)", len(rec), csvHeader)
 	}
-	dev, name, ok := strings.Cut(rec[0], "/")
-	if !ok {
-		return model.Value{}, fmt.Sprintf("datapoint %q: want device/name", rec[0])
-	}
-	if msg := im.check(dev, name); msg != "" {
+	dev, name, msg := im.datapoint(rec[0])
+	if msg != "" {
 		return model.Value{}, msg
 	}
 	ts, err := strconv.ParseInt(rec[1], 10, 64)
