@@ -18,11 +18,6 @@ func (s *Store) energy(ctx context.Context, id int64, q model.HistoryQuery, bs [
 	if err != nil {
 		return nil, err
 	}
-	spans := make([]samples.Span, len(bs))
-	for i := range bs {
-		a := &bs[i].a
-		spans[i] = samples.Span{B: bs[i].b, First: samples.Point{T: a.ft, V: a.fv}, Last: samples.Point{T: a.lt, V: a.lv}, Inner: a.e}
-	}
 	before, err := s.neighbour(ctx, id, q.From, true)
 	if err != nil {
 		return nil, err
@@ -31,7 +26,7 @@ func (s *Store) energy(ctx context.Context, id int64, q model.HistoryQuery, bs [
 	if err != nil {
 		return nil, err
 	}
-	return samples.Energy(spans, before, after, q.From, q.To, q.Interval.Milliseconds(), scale, limit), nil
+	return samples.Energy(bs, before, after, q.From, q.To, q.Interval.Milliseconds(), scale, limit), nil
 }
 
 // neighbour is the newest good value before ts (before) or the oldest

@@ -11,88 +11,29 @@ import (
 	"github.com/gridbox/gridbox/store/samples"
 )
 
-// Rollup resolutions in ms, finest first. Each divides the next, so a
-// bucket of one level nests in exactly one bucket of every coarser level,
-// and a query interval divisible by a resolution is divisible by every
-// finer one.
-var rollupRes = [...]int64{60_000, 900_000, 3_600_000, 86_400_000}
+// The rollup resolutions, shared with the PostgreSQL store (samples.RollupRes).
+var (
+	rollupRes   = samples.RollupRes
+	rollupNames = samples.RollupNames
+)
 
-// rollupNames are the resolutions as written in config and metric labels.
-var rollupNames = [...]string{"1m", "15m", "1h", "1d"}
+// acc, bucket and the helpers below are samples' (shared with the
+// PostgreSQL store), named short here.
+type (
+	acc        = samples.Acc
+	bucket     = samples.Bucket
+	bucketList = samples.BucketList
+	span       = samples.Span
+)
 
-// acc is the aggregate of the good numeric values of one bucket: what a
-// rollups row holds. It combines with another acc of disjoint values.
-type acc struct {
-	n           int64
-	sum, mn, mx float64
-	ft, lt      int64 // timestamps of the first and last value
-	fv, lv      float64
-	e           float64 // integral (value·ms) of the lines between the values, from ft to lt
-}
-
-// single is the acc of one value.
-func single(ts int64, v float64) acc {
-	return acc{n: 1, sum: v, mn: v, mx: v, ft: ts, lt: ts, fv: v, lv: v}
-}
-
-// merge adds o's values to a. The values of a and o do not interleave in
-// time (every caller merges in time order), so the integral of the two is
-// both integrals plus the line joining them; were they to interleave, e
-// becomes NaN rather than wrong.
-func (a *acc) merge(o acc) {
-	if a.n == 0 {
-		*a = o
-		return
-	}
-	switch {
-	case o.ft >= a.lt:
-		a.e += o.e + samples.Trapezoid(samples.Point{T: a.lt, V: a.lv}, samples.Point{T: o.ft, V: o.fv})
-	case o.lt <= a.ft:
-		a.e += o.e + samples.Trapezoid(samples.Point{T: o.lt, V: o.lv}, samples.Point{T: a.ft, V: a.fv})
-	default:
-		a.e = math.NaN()
-	}
-	a.n += o.n
-	a.sum += o.sum
-	a.mn, a.mx = min(a.mn, o.mn), max(a.mx, o.mx)
-	if o.ft < a.ft {
-		a.ft, a.fv = o.ft, o.fv
-	}
-	if o.lt > a.lt {
-		a.lt, a.lv = o.lt, o.lv
-	}
-}
-
-// value answers agg; mean is sum / count.
-func (a *acc) value(agg string) float64 {
-	switch agg {
-	case "mean":
-		return a.sum / float64(a.n)
-	case "min":
-		return a.mn
-	case "max":
-		return a.mx
-	case "sum":
-		return a.sum
-	case "count":
-		return float64(a.n)
-	case "first":
-		return a.fv
-	}
-	return a.lv
-}
-
-// floorTo is the start of the bucket of length r holding ts (floors also
-// for negative ts).
-func floorTo(ts, r int64) int64 { return ts - ((ts%r)+r)%r }
-
-// endOf is the last ms of the bucket [b, b+r), saturating at MaxInt64.
-func endOf(b, r int64) int64 {
-	if b > math.MaxInt64-(r-1) {
-		return math.MaxInt64
-	}
-	return b + r - 1
-}
+var (
+	single   = samples.Single
+	floorTo  = samples.FloorTo
+	endOf    = samples.EndOf
+	runsOf   = samples.RunsOf
+	plan     = samples.Plan
+	coarsest = samples.Coarsest
+)
 
 // aggregated tells whether a row enters aggregates: exactly the filter of
 // the raw aggregate query (good quality, number kind, not NULL/NaN).
@@ -102,39 +43,6 @@ func aggregated(r *row) (float64, bool) {
 		return 0, false
 	}
 	return f, true
-}
-
-// span is an inclusive range of bucket starts of one level.
-type span struct{ first, last int64 }
-
-// runsOf turns sorted bucket starts (duplicates allowed) of resolution r
-// into runs of consecutive buckets.
-func runsOf(bs []int64, r int64) []span {
-	var out []span
-	for _, b := range bs {
-		if n := len(out); n > 0 && (b == out[n-1].last || b == out[n-1].last+r) {
-			out[n-1].last = b
-			continue
-		}
-		out = append(out, span{b, b})
-	}
-	return out
-}
-
-// parentRuns maps runs of level l to the runs of level l+1 holding them.
-// runs are sorted, so the parents are too; touching ones are merged.
-func parentRuns(runs []span, l int) []span {
-	r := rollupRes[l+1]
-	var out []span
-	for _, s := range runs {
-		p := span{floorTo(s.first, r), floorTo(s.last, r)}
-		if n := len(out); n > 0 && p.first <= out[n-1].last+r {
-			out[n-1].last = max(out[n-1].last, p.last)
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // rollupWriter updates rollups inside one write transaction.
@@ -151,11 +59,11 @@ func (w *rollupWriter) refresh(l int, runs []span) error {
 	for ; l < len(rollupRes); l++ {
 		for _, s := range runs {
 			if err := w.refreshSpan(l, s); err != nil {
-				return fmt.Errorf("refresh %s buckets %d..%d: %w", rollupNames[l], s.first, s.last, err)
+				return fmt.Errorf("refresh %s buckets %d..%d: %w", rollupNames[l], s.First, s.Last, err)
 			}
 		}
 		if l+1 < len(rollupRes) {
-			runs = parentRuns(runs, l)
+			runs = samples.ParentRuns(runs, l)
 		}
 	}
 	return nil
@@ -164,31 +72,31 @@ func (w *rollupWriter) refresh(l int, runs []span) error {
 func (w *rollupWriter) refreshSpan(l int, s span) error {
 	r := rollupRes[l]
 	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM rollups WHERE dp = ? AND res = ? AND b BETWEEN ? AND ?`,
-		w.dp, r, s.first, s.last); err != nil {
+		w.dp, r, s.First, s.Last); err != nil {
 		return err
 	}
 	var bs bucketList
-	bs.iv = r
+	bs.IV = r
 	var err error
 	if l == 0 {
-		err = scanRaw(w.ctx, w.tx, w.dp, s.first, endOf(s.last, r), bs.add)
+		err = scanRaw(w.ctx, w.tx, w.dp, s.First, endOf(s.Last, r), bs.Add)
 	} else {
-		err = scanRollups(w.ctx, w.tx, w.dp, rollupRes[l-1], s.first, endOf(s.last, r), bs.add)
+		err = scanRollups(w.ctx, w.tx, w.dp, rollupRes[l-1], s.First, endOf(s.Last, r), bs.Add)
 	}
 	if err != nil {
 		return err
 	}
-	return w.put(l, bs.out)
+	return w.put(l, bs.Out)
 }
 
 // put writes buckets of level l, replacing rows with the same key.
 func (w *rollupWriter) put(l int, bs []bucket) error {
 	for i := range bs {
-		a := &bs[i].a
+		a := &bs[i].A
 		if _, err := w.tx.ExecContext(w.ctx, `INSERT OR REPLACE INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv, e)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			w.dp, rollupRes[l], bs[i].b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv, a.e); err != nil {
-			return fmt.Errorf("write %s bucket %d: %w", rollupNames[l], bs[i].b, err)
+			w.dp, rollupRes[l], bs[i].B, a.N, a.Sum, a.Mn, a.Mx, a.FT, a.FV, a.LT, a.LV, a.E); err != nil {
+			return fmt.Errorf("write %s bucket %d: %w", rollupNames[l], bs[i].B, err)
 		}
 	}
 	return nil
@@ -252,16 +160,16 @@ type levelBucket struct {
 // sorted by ts; of equal timestamps the last wins (it replaced the others).
 func newBuckets(rows []row, out []levelBucket) []levelBucket {
 	for _, r := range rollupRes {
-		bs := bucketList{iv: r}
+		bs := bucketList{IV: r}
 		for i := range rows {
 			if i+1 < len(rows) && rows[i+1].ts == rows[i].ts {
 				continue
 			}
 			if f, ok := aggregated(&rows[i]); ok {
-				bs.add(rows[i].ts, single(rows[i].ts, f))
+				bs.Add(rows[i].ts, single(rows[i].ts, f))
 			}
 		}
-		for _, b := range bs.out {
+		for _, b := range bs.Out {
 			out = append(out, levelBucket{r, b})
 		}
 	}
@@ -289,8 +197,8 @@ func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, groups []group) error
 		}
 		args = args[:0]
 		for _, x := range bs[:n] {
-			a := &x.lb.a
-			args = append(args, x.dp, x.lb.res, x.lb.b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv, a.e)
+			a := &x.lb.A
+			args = append(args, x.dp, x.lb.res, x.lb.B, a.N, a.Sum, a.Mn, a.Mx, a.FT, a.FV, a.LT, a.LV, a.E)
 		}
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("merge %d rollup buckets: %w", n, err)

@@ -155,7 +155,7 @@ func dumpRollups(t *testing.T, s *Store) []string {
 	for rows.Next() {
 		var dp, res, b int64
 		var a acc
-		if err := rows.Scan(&dp, &res, &b, &a.n, &a.sum, &a.mn, &a.mx, &a.ft, &a.fv, &a.lt, &a.lv, &a.e); err != nil {
+		if err := rows.Scan(&dp, &res, &b, &a.N, &a.Sum, &a.Mn, &a.Mx, &a.FT, &a.FV, &a.LT, &a.LV, &a.E); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, fmt.Sprintf("%d %d %d %+v", dp, res, b, a))
@@ -252,9 +252,9 @@ func TestPlanCoversRangeOnce(t *testing.T) {
 	for _, rg := range ranges {
 		next := rg[0]
 		for _, sg := range plan(rg[0], rg[1], len(rollupRes)-1, nil) {
-			from, to := sg.from, sg.to
-			if sg.level >= 0 {
-				to = endOf(sg.to, rollupRes[sg.level])
+			from, to := sg.From, sg.To
+			if sg.Level >= 0 {
+				to = endOf(sg.To, rollupRes[sg.Level])
 			}
 			if from != next || to < from {
 				t.Fatalf("%v: segment %+v does not start at %d", rg, sg, next)

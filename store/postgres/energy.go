@@ -26,15 +26,14 @@ func (s *Store) energy(ctx context.Context, id int64, q model.HistoryQuery, limi
 	if err != nil {
 		return nil, err
 	}
-	var spans []samples.Span
+	bl := samples.BucketList{IV: iv, Max: limit + 1}
 	for rows.Next() {
 		var p samples.Point
 		if err := rows.Scan(&p.T, &p.V); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		if spans = samples.AddPoint(spans, iv, p); len(spans) > limit+1 {
-			spans = spans[:limit+1]
+		if !bl.Add(p.T, samples.Single(p.T, p.V)) {
 			break
 		}
 	}
@@ -50,7 +49,7 @@ func (s *Store) energy(ctx context.Context, id int64, q model.HistoryQuery, limi
 	if err != nil {
 		return nil, err
 	}
-	return samples.Energy(spans, before, after, q.From, q.To, iv, scale, limit), nil
+	return samples.Energy(bl.Out, before, after, q.From, q.To, iv, scale, limit), nil
 }
 
 // neighbour runs a query for one value next to the range; nil if none.

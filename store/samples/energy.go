@@ -36,38 +36,30 @@ func at(a, b Point, x int64) float64 {
 	return a.V + (b.V-a.V)*(float64(x-a.T)/float64(b.T-a.T))
 }
 
-// Span is what the energy answer needs of the good values of one query
-// bucket starting at B: the first and the last value and the integral
-// between them (Inner, value·ms).
-type Span struct {
-	B           int64
-	First, Last Point
-	Inner       float64
-}
-
-// Energy answers agg=energy over [from, to] in buckets of iv ms: spans are
-// the non-empty buckets in time order; before and after are the nearest
+// Energy answers agg=energy over [from, to] in buckets of iv ms: bs are
+// the non-empty buckets in time order (their first and last values and E); before and after are the nearest
 // good values outside the range (nil: none). The line between consecutive
 // values is split at bucket boundaries and at the range ends, so a bucket
 // without values that such a line crosses has a sample too. scale converts
 // value·h to Wh (1 for W, 1000 for kW). At most limit samples are returned;
-// spans may hold one bucket more than that, whose first value ends the last
+// bs may hold one bucket more than that, whose first value ends the last
 // answered bucket's line.
-func Energy(spans []Span, before, after *Point, from, to, iv int64, scale float64, limit int) []model.Sample {
+func Energy(bs []Bucket, before, after *Point, from, to, iv int64, scale float64, limit int) []model.Sample {
 	l := energyList{iv: iv, from: from, end: to, limit: limit}
 	if to < math.MaxInt64 {
 		l.end = to + 1
 	}
 	prev := before
-	for i := range spans {
+	for i := range bs {
+		a := &bs[i].A
 		if prev != nil {
-			l.segment(*prev, spans[i].First)
+			l.segment(*prev, Point{a.FT, a.FV})
 		}
-		if !l.add(spans[i].B, spans[i].Inner) {
+		if !l.add(bs[i].B, a.E) {
 			prev = nil
 			break
 		}
-		prev = &spans[i].Last
+		prev = &Point{a.LT, a.LV}
 	}
 	if prev != nil && after != nil {
 		l.segment(*prev, *after)
@@ -113,7 +105,7 @@ func (l *energyList) segment(a, c Point) {
 	if hi <= lo {
 		return
 	}
-	for b := floorTo(lo, l.iv); ; b += l.iv {
+	for b := FloorTo(lo, l.iv); ; b += l.iv {
 		x0, x1 := max(lo, b), hi
 		if b <= hi-l.iv { // b+iv ≤ hi, without overflow
 			x1 = b + l.iv
@@ -122,21 +114,6 @@ func (l *energyList) segment(a, c Point) {
 			return
 		}
 	}
-}
-
-// floorTo is the start of the bucket of length r holding ts.
-func floorTo(ts, r int64) int64 { return ts - ((ts%r)+r)%r }
-
-// AddPoint feeds one value, in time order, into spans of buckets of iv ms.
-func AddPoint(spans []Span, iv int64, p Point) []Span {
-	b := floorTo(p.T, iv)
-	if n := len(spans); n > 0 && spans[n-1].B == b {
-		s := &spans[n-1]
-		s.Inner += Trapezoid(s.Last, p)
-		s.Last = p
-		return spans
-	}
-	return append(spans, Span{B: b, First: p, Last: p})
 }
 
 // UnitOf looks up a datapoint's unit in the catalog; ok is false for a

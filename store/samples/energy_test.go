@@ -15,10 +15,11 @@ import (
 func TestEnergySplitsAtBoundary(t *testing.T) {
 	const h = int64(3_600_000)
 	pts := []Point{{h - 30_000, 0}, {h + 30_000, 120}, {2 * h, 1000}, {3 * h, 1000}, {5 * h, 0}}
-	var spans []Span
+	bl := BucketList{IV: h}
 	for _, p := range pts {
-		spans = AddPoint(spans, h, p)
+		bl.Add(p.T, Single(p.T, p.V))
 	}
+	spans := bl.Out
 	got := Energy(spans, nil, nil, 0, 6*h, h, 1, 100)
 	// 1h bucket: 0.75 Wh + line 120→1000 W over 59.5 min = 59.5/60·560 Wh;
 	// 1000→0 W over 3h..5h: 750 Wh, 250 Wh; the bucket of the last value: 0
