@@ -165,6 +165,9 @@ func (s *Store) setup(ctx context.Context) error {
 	} else {
 		s.log.Info("history in PostgreSQL: plain tables (TimescaleDB is not available)")
 	}
+	if err := s.buildPending(ctx); err != nil {
+		return err
+	}
 	return loadIDs(ctx, s.pool, &s.ids)
 }
 

@@ -105,6 +105,9 @@ func (s *Store) writeRows(ctx context.Context, rows []row) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("copy samples: %w", err)
 	}
+	if err := refreshRollups(ctx, tx, rows); err != nil {
+		return 0, err
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
 	}

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"RawOrderBoundsAndLimit", testRaw},
 		{"AggregatesMatchGo", testAggregates},
 		{"AggregatesOnlyGoodNumbers", testAggregatesSkip},
+		{"RollupsLateValuesReopenMatchGo", testRollups},
 		{"UnknownDatapointIsErrNoHistory", testNoHistory},
 		{"BadQueryNamesField", testBadQuery},
 		{"TooManyRowsNeedsLimit", testTooMany},
