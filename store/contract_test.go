@@ -75,7 +75,7 @@ func TestKindURL(t *testing.T) {
 		{"store: {}\n", map[string]string{"GRIDBOX_STORE_URL": "postgres://db/gridbox"}, ""},
 		{"store:\n  path: ./data\n  url: postgres://db/gridbox\n", nil, "g.yaml:4: store.url: path and url are mutually exclusive"},
 		{"store: {path: ./data}\n", map[string]string{"GRIDBOX_STORE_URL": "postgres://db/gridbox"}, "store.url: path and url are mutually exclusive"},
-		{"store:\n  url: postgres://db/gridbox\n  retention: {raw: 30d}\n", nil, "g.yaml:4: store.retention: not supported with url yet"},
+		{"store:\n  url: postgres://db/gridbox\n  retention: {raw: 30d, 1m: 1y}\n", nil, ""},
 		{"store: {url: \"mysql://u:s3cret@db/x\"}\n", nil, "g.yaml:2: store.url: mysql://u:xxxxx@db/x: scheme \"mysql\""},
 		{"store: {url: \"postgres://u:s3cret@db/x?sslmode=sometimes\"}\n", nil, "g.yaml:2: store.url: postgres://u:xxxxx@db/x?sslmode=sometimes: invalid connection URL"},
 	}

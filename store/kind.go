@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/gridbox/gridbox/config"
@@ -67,7 +66,8 @@ func Kind() sink.Kind {
 
 // openPostgres opens the PostgreSQL store that `store.url` selects.
 func openPostgres(ctx context.Context, cfg *Config, env sink.Env) (sink.Sink, error) {
-	s, err := postgres.Open(ctx, postgres.Options{URL: cfg.URL, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics, Units: unitsOf(env)})
+	ret, _ := cfg.Retention.Parse() // checked by Validate
+	s, err := postgres.Open(ctx, postgres.Options{URL: cfg.URL, Retention: ret, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics, Units: unitsOf(env)})
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +84,6 @@ func (c *Config) Validate() []config.FieldError {
 		}
 		if err := postgres.CheckURL(c.URL); err != nil {
 			errs = append(errs, config.Errf("url", "%s: %v", postgres.Redacted(c.URL), err))
-		}
-		if !reflect.DeepEqual(c.Retention, DefaultRetention()) {
-			errs = append(errs, config.Errf("retention", "not supported with url yet: the PostgreSQL store keeps every value (docs/store-postgres.md)"))
 		}
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100000 {

@@ -52,6 +52,9 @@ type Options struct {
 	Log           *slog.Logger          // nil discards logs
 	Metrics       prometheus.Registerer // nil registers no metrics
 	Units         samples.UnitOf        // the catalog's units, for agg=energy; nil takes every datapoint as W
+	Retention     Retention             // per resolution; zero keeps it forever
+
+	retainEvery time.Duration // tests shorten it; 0 means defaultRetainEvery
 }
 
 // Store is an open PostgreSQL history. It is safe for concurrent use; Run
@@ -60,6 +63,7 @@ type Store struct {
 	opts      Options
 	log       *slog.Logger
 	met       *samples.Metrics
+	size      sizeMetrics
 	pool      *pgxpool.Pool
 	timescale bool // samples is a TimescaleDB hypertable
 
@@ -136,6 +140,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %s: %w", Redacted(o.URL), err)
 	}
 	met, err := samples.NewMetrics(o.Metrics)
+	if err == nil {
+		s.size, err = newSizeMetrics(o.Metrics)
+	}
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: register metrics: %w", err)
