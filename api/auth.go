@@ -18,6 +18,7 @@ const (
 	accessWrite                 // /api/v1 writes: token unless auth is none
 	accessStream                // like accessRead, also accepts ?access_token=
 	accessMetrics               // /metrics: token when metrics_auth is token
+	accessAdmin                 // like accessWrite, but only scope admin (or an admin login): network scans
 )
 
 // allows reports whether a token of scope may use a route with access ac.
@@ -92,7 +93,7 @@ func (a authenticator) needsToken(ac access) bool {
 	switch ac {
 	case accessRead, accessStream:
 		return a.mode == "token"
-	case accessWrite:
+	case accessWrite, accessAdmin:
 		return a.mode != "none"
 	case accessMetrics:
 		return a.metricsAuth
@@ -143,6 +144,8 @@ func needed(ac access) string {
 	switch ac {
 	case accessWrite:
 		return "needs scope write or admin"
+	case accessAdmin:
+		return "needs scope admin"
 	case accessMetrics:
 		return "needs scope metrics or admin"
 	}

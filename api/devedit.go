@@ -49,22 +49,32 @@ type ConfigProblems struct {
 }
 
 func (s *Server) handleProfiles(w http.ResponseWriter, r *http.Request) {
-	out := []ProfileInfo{}
-	if s.opts.Profiles != nil {
-		sums, err := s.opts.Profiles.Summaries()
-		if err != nil {
-			writeError(w, errorf(http.StatusInternalServerError, "", "profiles: %v", err))
-			return
-		}
-		for _, p := range sums {
-			pi := ProfileInfo{Name: p.Name, Driver: p.Driver, Description: p.Description, Datapoints: []string{}}
-			for _, d := range p.Datapoints {
-				pi.Datapoints = append(pi.Datapoints, d.Name)
-			}
-			out = append(out, pi)
-		}
+	out, e := s.profileInfos()
+	if e != nil {
+		writeError(w, e)
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// profileInfos lists the built-in profiles.
+func (s *Server) profileInfos() ([]ProfileInfo, *httpError) {
+	out := []ProfileInfo{}
+	if s.opts.Profiles == nil {
+		return out, nil
+	}
+	sums, err := s.opts.Profiles.Summaries()
+	if err != nil {
+		return nil, errorf(http.StatusInternalServerError, "", "profiles: %v", err)
+	}
+	for _, p := range sums {
+		pi := ProfileInfo{Name: p.Name, Driver: p.Driver, Description: p.Description, Datapoints: []string{}}
+		for _, d := range p.Datapoints {
+			pi.Datapoints = append(pi.Datapoints, d.Name)
+		}
+		out = append(out, pi)
+	}
+	return out, nil
 }
 
 // handleDeviceConfig answers a device's entry of the config file as YAML,

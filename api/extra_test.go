@@ -36,9 +36,40 @@ func TestExtraRoutes(t *testing.T) {
 			t.Errorf("auth %s, token %q: %d, want %d", tc.auth, tc.token, rec.Code, tc.want)
 		}
 	}
-	for _, bad := range []string{"PUT /api/v1/x", "GET /x"} {
-		if _, err := New(bus.New(), Options{Auth: "none", Extra: []sink.Route{{Pattern: bad, Handler: h}}}); err == nil {
-			t.Errorf("extra route %q accepted", bad)
+	for _, bad := range []sink.Route{{Pattern: "PUT /api/v1/x"}, {Pattern: "GET /x"}, {Pattern: "POST /bemcom/x/"},
+		{Pattern: "GET /ui/x/"}, {Pattern: "GET /metrics/x"}, {Pattern: "GET /api/v2/x"}, {Pattern: "/bemcom/x/", Write: true}} {
+		bad.Handler = h
+		if _, err := New(bus.New(), Options{Auth: "none", Extra: []sink.Route{bad}}); err == nil {
+			t.Errorf("extra route %+v accepted", bad)
+		}
+	}
+}
+
+// TestExtraWriteRoutes: a dialect's own root (/bemcom/) is served; its
+// Write routes need write access even where reads are open.
+func TestExtraWriteRoutes(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusCreated, map[string]int{"n": 1}) })
+	extra := []sink.Route{{Pattern: "GET /bemcom/datapoint/{$}", Handler: h}, {Pattern: "POST /bemcom/datapoint/{id}/value/{$}", Handler: h, Write: true}}
+	s, err := New(bus.New(), Options{Auth: "read-open", Tokens: []string{testToken}, Extra: extra})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{http.MethodGet, "/bemcom/datapoint/", "", http.StatusCreated},
+		{http.MethodPost, "/bemcom/datapoint/1/value/", "", http.StatusUnauthorized},
+		{http.MethodPost, "/bemcom/datapoint/1/value/", testToken, http.StatusCreated},
+	} {
+		req := httptest.NewRequest(tc.method, tc.path, nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s %s token %q: %d, want %d", tc.method, tc.path, tc.token, rec.Code, tc.want)
 		}
 	}
 }

@@ -97,14 +97,23 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 	if len(terrs) > 0 {
 		return nil, config.Errors(terrs)
 	}
+	sessions := sessionsFrom(ctx)
+	if len(cfg.Users) > 0 && env.DataDir != "" {
+		if err := sessions.Persist(env.DataDir); err != nil {
+			env.Log.Warn("login sessions are kept in memory only: they end with the process", "err", err)
+		}
+	}
 	s, err := New(env.Bus, Options{
 		Auth: cfg.Auth, Scoped: toks, MetricsAuth: cfg.MetricsAuth, CORSOrigins: cfg.CORSOrigins, Version: env.Version,
 		Log: env.Log, Metrics: env.Metrics, Gatherer: env.Gatherer, History: env.History, Audit: env.Audit,
-		Controls: env.Controls, Extra: env.Routes, Users: cfg.Users, Sessions: sessionsFrom(ctx),
-		Profiles: profile.Builtin(),
+		Controls: env.Controls, Extra: env.Routes, Users: cfg.Users, Sessions: sessions,
+		Profiles: profile.Builtin(), DeviceSchemas: env.DeviceSchemas,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if b, ok := env.MQTT.(interface{ BrokerHealth() map[string]any }); ok {
+		s.opts.Broker = b.BrokerHealth
 	}
 	if ed, ok := uplink.ControllerFrom(ctx).(ConfigEditor); ok {
 		s.opts.Config = ed

@@ -1,10 +1,16 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/gridbox/gridbox/model"
 )
 
 // LoginRequest is the body of POST /api/v1/login.
@@ -44,20 +50,53 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorf(http.StatusBadRequest, "body", `want {"name": "…", "password": "…"}`))
 		return
 	}
+	host, now := remoteHost(r), time.Now()
+	limit := s.auth.sessions.limit
+	if wait, blocked := limit.blocked(host, now); blocked {
+		s.loginRefused(r, req.Name, "rate_limited", fmt.Sprintf("more than %d failed logins from %s within %s", loginFailures, host, loginWindow))
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, secs)))
+		writeError(w, errorf(http.StatusTooManyRequests, "", "too many failed logins from your address: try again in %d s", max(1, secs)))
+		return
+	}
 	u, ok := s.users.check(req.Name, req.Password)
 	if !ok {
-		s.log.Warn("login refused", "user", req.Name, "remote", r.RemoteAddr)
+		limit.fail(host, now)
+		s.loginRefused(r, req.Name, "wrong_credentials", "wrong name or password")
 		writeError(w, errorf(http.StatusUnauthorized, "", "wrong name or password"))
 		return
 	}
-	tok, exp := s.auth.sessions.create(u, time.Now())
+	limit.succeed(host)
+	tok, exp, err := s.auth.sessions.create(u, now)
+	if err != nil {
+		s.log.Warn("login session not saved: it ends with the process", "user", u.Name, "err", err)
+	}
 	s.log.Info("login", "user", u.Name, "role", u.Role, "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, LoginResult{Token: tok, Expires: exp.UnixMilli(), Name: u.Name, Role: u.Role})
 }
 
+// loginRefused counts, logs and audits a refused login (source login,
+// the name tried as the value, never the password).
+func (s *Server) loginRefused(r *http.Request, name, reason, why string) {
+	s.loginFails.WithLabelValues(reason).Inc()
+	s.log.Warn("login refused", "user", model.Short(name), "remote", r.RemoteAddr, "reason", reason)
+	if s.opts.Audit == nil {
+		return
+	}
+	rec := model.AuditRecord{Time: time.Now().UnixMilli(), Source: "login", Value: model.Short(name),
+		Result: model.AuditRefused, Error: why + " (from " + remoteHost(r) + ")"}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.opts.Audit.Audit(ctx, rec); err != nil {
+		s.log.Warn("audit record of a refused login not stored", "err", err)
+	}
+}
+
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	if tok, ok := bearer(r); ok && s.auth.sessions != nil {
-		s.auth.sessions.remove(tok)
+		if err := s.auth.sessions.remove(tok); err != nil {
+			s.log.Warn("logout not saved", "err", err)
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -67,7 +106,7 @@ func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
 	if tok, ok := bearer(r); ok {
 		if s.auth.sessions != nil {
 			if se, ok := s.auth.sessions.lookup(tok, time.Now()); ok {
-				info.Name, info.Role = se.user, se.role
+				info.Name, info.Role = se.User, se.Role
 			}
 		}
 		if info.Role == "" {
@@ -103,8 +142,8 @@ func (a authenticator) checkSession(r *http.Request, ac access) (e *httpError, i
 	if !ok {
 		return errorf(http.StatusUnauthorized, "", "login expired or logged out: log in again"), true
 	}
-	if ac == accessWrite && se.role != RoleAdmin {
-		return errorf(http.StatusForbidden, "", "user %s is a viewer and cannot write or change the config", se.user), true
+	if (ac == accessWrite || ac == accessAdmin) && se.Role != RoleAdmin {
+		return errorf(http.StatusForbidden, "", "user %s is a viewer and cannot write or change the config", se.User), true
 	}
 	return nil, true
 }

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gridbox/gridbox/bus"
+	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/model"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,32 +31,38 @@ type Options struct {
 	Sessions    *Sessions     // login sessions, shared across in-process restarts; nil → a new store
 	Config      ConfigEditor  // edits the config file (device endpoints); nil → those answer 501
 	Profiles    ProfileLister // built-in profiles for the UI's device form; nil → none
-	MetricsAuth string        // "none" (default) or "token"
-	Version     string
-	Log         *slog.Logger
-	Metrics     prometheus.Registerer // for the api's own metrics; nil → none
-	Gatherer    prometheus.Gatherer   // for /metrics; nil → 404
-	History     model.History         // nil → history answers 503
-	Audit       model.AuditLog        // nil → the audit log answers 503
-	Controls    Controls              // setpoints and schedules; nil → those endpoints answer 404
-	Extra       []sink.Route          // read-only routes of other sinks, served with read access
+	// DeviceSchemas is each driver's device entry as a JSON Schema
+	// (sink.Env.DeviceSchemas), for GET /api/v1/drivers; nil → an empty list.
+	DeviceSchemas map[string]config.Schema
+	MetricsAuth   string // "none" (default) or "token"
+	Version       string
+	Log           *slog.Logger
+	Metrics       prometheus.Registerer // for the api's own metrics; nil → none
+	Gatherer      prometheus.Gatherer   // for /metrics; nil → 404
+	History       model.History         // nil → history answers 503
+	Audit         model.AuditLog        // nil → the audit log answers 503
+	Controls      Controls              // setpoints and schedules; nil → those endpoints answer 404
+	Broker        func() map[string]any // the MQTT broker's state for /api/v1/status; nil → none reported
+	Extra         []sink.Route          // read-only routes of other sinks, served with read access
 }
 
 // Server is the HTTP side of a gateway; serve its Handler with an http.Server.
 type Server struct {
-	bus       *bus.Bus
-	opts      Options
-	log       *slog.Logger
-	auth      authenticator
-	authFail  *authAudit
-	users     *userSet // nil without http.users
-	assets    assets   // the web UI's files, with their gzip forms
-	mux       *http.ServeMux
-	routes    []route
-	requests  *prometheus.CounterVec
-	streams   prometheus.Gauge
-	metrics   http.Handler  // nil when there is no Gatherer
-	heartbeat time.Duration // SSE keep-alive comment interval
+	bus        *bus.Bus
+	opts       Options
+	log        *slog.Logger
+	auth       authenticator
+	authFail   *authAudit
+	users      *userSet // nil without http.users
+	assets     assets   // the web UI's files, with their gzip forms
+	mux        *http.ServeMux
+	routes     []route
+	requests   *prometheus.CounterVec
+	loginFails *prometheus.CounterVec // refused logins by reason
+	streams    prometheus.Gauge
+	metrics    http.Handler  // nil when there is no Gatherer
+	heartbeat  time.Duration // SSE keep-alive comment interval
+	scanning   atomic.Bool   // a network scan runs (one at a time)
 }
 
 // route is one served pattern with its access policy.
@@ -103,15 +111,33 @@ func New(b *bus.Bus, o Options) (*Server, error) {
 	s.metrics = newMetricsHandler(o.Gatherer, s.log)
 	s.routes = s.routeTable()
 	for _, rt := range o.Extra {
-		if !strings.HasPrefix(rt.Pattern, "GET /api/v1/") || rt.Handler == nil {
-			return nil, fmt.Errorf("api: extra route %q: want a GET below /api/v1/ with a handler", rt.Pattern)
+		ac, err := extraAccess(rt)
+		if err != nil {
+			return nil, err
 		}
-		s.routes = append(s.routes, route{rt.Pattern, accessRead, rt.Handler.ServeHTTP})
+		s.routes = append(s.routes, route{rt.Pattern, ac, rt.Handler.ServeHTTP})
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.pattern, s.guard(rt.access, rt.handle))
 	}
 	return s, nil
+}
+
+// extraAccess checks another sink's route: a GET (read access) or a Write
+// route (write access), below /api/v1/ or a dialect's own root (/bemcom/),
+// never over the API's own /, /ui/, /healthz or /metrics.
+func extraAccess(rt sink.Route) (access, error) {
+	method, path, _ := strings.Cut(rt.Pattern, " ")
+	root, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	switch {
+	case rt.Handler == nil || !strings.HasPrefix(path, "/") || !strings.Contains(path[1:], "/"):
+	case root == "ui" || root == "healthz" || root == "metrics" || (root == "api" && !strings.HasPrefix(path, "/api/v1/")):
+	case !rt.Write && method == http.MethodGet:
+		return accessRead, nil
+	case rt.Write && method != "":
+		return accessWrite, nil
+	}
+	return 0, fmt.Errorf("api: extra route %q: want a GET (or a Write route) below /api/v1/ or a root of its own, with a handler", rt.Pattern)
 }
 
 // routeTable lists every endpoint; the OpenAPI test checks it against openapi.json.
@@ -136,6 +162,8 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/logout", accessOpen, s.handleLogout},
 		{"GET /api/v1/session", accessOpen, s.handleSession},
 		{"GET /api/v1/profiles", accessRead, s.handleProfiles},
+		{"GET /api/v1/drivers", accessRead, s.handleDrivers},
+		{"POST /api/v1/scan", accessAdmin, s.handleScan},
 		{"GET /api/v1/status", accessRead, s.handleStatus},
 		{"POST /api/v1/devices", accessWrite, s.handleDeviceAdd},
 		{"GET /api/v1/devices/{id}/config", accessWrite, s.handleDeviceConfig},
@@ -218,6 +246,10 @@ func (s *Server) initMetrics(reg prometheus.Registerer) error {
 		Name: "gridbox_http_requests_total",
 		Help: "HTTP requests by route (mux pattern, or unmatched) and status code.",
 	}, []string{"route", "code"})
+	s.loginFails = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gridbox_api_logins_refused_total",
+		Help: "Logins (POST /api/v1/login) refused, by reason: wrong_credentials, rate_limited (too many failures from one address).",
+	}, []string{"reason"})
 	s.streams = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "gridbox_http_stream_clients",
 		Help: "Clients connected to the live stream /api/v1/stream.",
@@ -238,6 +270,13 @@ func (s *Server) initMetrics(reg prometheus.Registerer) error {
 			return fmt.Errorf("api: register metrics: %w", err)
 		}
 		s.streams = are.ExistingCollector.(prometheus.Gauge)
+	}
+	if err := reg.Register(s.loginFails); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return fmt.Errorf("api: register metrics: %w", err)
+		}
+		s.loginFails = are.ExistingCollector.(*prometheus.CounterVec)
 	}
 	if err := reg.Register(s.authFail.failures); err != nil {
 		var are prometheus.AlreadyRegisteredError

@@ -91,7 +91,7 @@ func TestUIFormat(t *testing.T) {
 // stays small.
 func TestUIAssets(t *testing.T) {
 	s := newEnv(t, Options{Auth: "none"}).srv
-	for _, path := range []string{"/", "/ui/app.js", "/ui/api.js", "/ui/pages.js", "/ui/point.js", "/ui/fmt.js", "/ui/app.css",
+	for _, path := range []string{"/", "/ui/app.js", "/ui/api.js", "/ui/pages.js", "/ui/point.js", "/ui/fmt.js", "/ui/devices.js", "/ui/schema.js", "/ui/schemaform.js", "/ui/scan.js", "/ui/control.js", "/ui/app.css",
 		"/ui/vendor/htm-preact-standalone.module.js", "/ui/vendor/uPlot.iife.min.js", "/ui/vendor/uPlot.min.css", "/ui/vendor/LICENSE.uplot"} {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		req.Header.Set("Accept-Encoding", "gzip")

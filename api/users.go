@@ -1,12 +1,7 @@
 package api
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/gridbox/gridbox/config"
@@ -96,74 +91,4 @@ func (s *userSet) check(name, password string) (User, bool) {
 		return User{}, false
 	}
 	return u, bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) == nil
-}
-
-// Sessions are the login tokens handed out by POST /api/v1/login. One
-// Sessions outlives the API servers of in-process restarts (WithSessions),
-// so applying a config edited in the UI does not log its user out.
-type Sessions struct {
-	mu   sync.Mutex
-	byID map[string]session
-}
-
-type session struct {
-	user    string
-	role    string
-	expires time.Time
-}
-
-// NewSessions returns an empty session store.
-func NewSessions() *Sessions { return &Sessions{byID: map[string]session{}} }
-
-type sessionsKey struct{}
-
-// WithSessions hands s to the API servers started with ctx.
-func WithSessions(ctx context.Context, s *Sessions) context.Context {
-	return context.WithValue(ctx, sessionsKey{}, s)
-}
-
-// sessionsFrom returns the store in ctx, or a new one.
-func sessionsFrom(ctx context.Context) *Sessions {
-	if s, ok := ctx.Value(sessionsKey{}).(*Sessions); ok && s != nil {
-		return s
-	}
-	return NewSessions()
-}
-
-// create opens a session and returns its token.
-func (s *Sessions) create(u User, now time.Time) (string, time.Time) {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	tok := "gbs_" + base64.RawURLEncoding.EncodeToString(b)
-	exp := now.Add(sessionTTL)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, v := range s.byID { // drop expired ones
-		if now.After(v.expires) {
-			delete(s.byID, id)
-		}
-	}
-	s.byID[tok] = session{user: u.Name, role: u.Role, expires: exp}
-	return tok, exp
-}
-
-// lookup returns the live session of tok.
-func (s *Sessions) lookup(tok string, now time.Time) (session, bool) {
-	if !strings.HasPrefix(tok, "gbs_") {
-		return session{}, false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.byID[tok]
-	if !ok || now.After(v.expires) {
-		return session{}, false
-	}
-	return v, true
-}
-
-// remove ends the session of tok.
-func (s *Sessions) remove(tok string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.byID, tok)
 }

@@ -54,8 +54,8 @@ func (es Errors) Error() string {
 
 // DeviceCommon holds the keys every device has, whatever its driver.
 type DeviceCommon struct {
-	ID     string `yaml:"id"`
-	Driver string `yaml:"driver"`
+	ID     string `yaml:"id" doc:"the device's id: letters, digits, _ and -; part of every datapoint's address" required:"true"`
+	Driver string `yaml:"driver" doc:"the driver that speaks to the device" required:"true"`
 }
 
 // Duration is a time.Duration written in YAML as "1s", "250ms", "5m".

@@ -2,7 +2,10 @@ package config
 
 import (
 	"reflect"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -56,7 +59,19 @@ func schemaOf(t reflect.Type, visiting map[reflect.Type]bool) Schema {
 		defer delete(visiting, t)
 		props := Schema{}
 		addFields(t, props, visiting)
-		return Schema{"type": "object", "properties": props, "additionalProperties": false}
+		out := Schema{"type": "object", "properties": props, "additionalProperties": false}
+		var req []string
+		for name, p := range props {
+			if ps, ok := p.(Schema); ok && ps["x-required"] == true {
+				delete(ps, "x-required")
+				req = append(req, name)
+			}
+		}
+		if len(req) > 0 {
+			sort.Strings(req)
+			out["required"] = req
+		}
+		return out
 	}
 	return Schema{}
 }
@@ -83,6 +98,100 @@ func addFields(t reflect.Type, props Schema, visiting map[reflect.Type]bool) {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		props[name] = schemaOf(f.Type, visiting)
+		props[name] = annotate(schemaOf(f.Type, visiting), f.Tag)
+	}
+}
+
+// annotate adds what a field's tags say beyond its type: `doc:"…"` (the
+// description), `enum:"a|b"` (the allowed values, of the field's type) and
+// `required:"true"` (marked x-required here; schemaOf moves it to the
+// object's required list).
+func annotate(s Schema, tag reflect.StructTag) Schema {
+	if d := tag.Get("doc"); d != "" {
+		s["description"] = d
+	}
+	if e := tag.Get("enum"); e != "" {
+		var vals []any
+		for v := range strings.SplitSeq(e, "|") {
+			switch s["type"] {
+			case "integer":
+				n, _ := strconv.Atoi(v)
+				vals = append(vals, n)
+			default:
+				vals = append(vals, v)
+			}
+		}
+		s["enum"] = vals
+	}
+	if tag.Get("required") == "true" {
+		s["x-required"] = true
+	}
+	return s
+}
+
+// SchemaOfValue is SchemaOf(v's type) with the default of every scalar
+// field: its value in v when it is not the zero value (a config as its
+// NewConfig returns it, with the defaults filled in).
+func SchemaOfValue(v any) Schema {
+	s := SchemaOf(reflect.TypeOf(v))
+	props, ok := s["properties"].(Schema)
+	if !ok {
+		return s
+	}
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() == reflect.Struct {
+		addDefaults(rv, props)
+	}
+	return s
+}
+
+// addDefaults sets "default" of the scalar properties whose field in v is set.
+func addDefaults(v reflect.Value, props Schema) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		fv := v.Field(i)
+		if strings.Contains(opts, "inline") || (f.Anonymous && tag == "") {
+			if fv.Kind() == reflect.Struct {
+				addDefaults(fv, props)
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		p, ok := props[name].(Schema)
+		if !ok {
+			continue
+		}
+		for fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				break
+			}
+			fv = fv.Elem()
+		}
+		if fv.Kind() == reflect.Pointer || fv.IsZero() {
+			continue
+		}
+		switch {
+		case fv.Type() == durationType:
+			p["default"] = time.Duration(fv.Int()).String()
+		case fv.Kind() == reflect.String, fv.Kind() == reflect.Bool:
+			p["default"] = fv.Interface()
+		case fv.CanInt():
+			p["default"] = fv.Int()
+		case fv.CanUint():
+			p["default"] = fv.Uint()
+		case fv.CanFloat():
+			p["default"] = fv.Float()
+		}
 	}
 }

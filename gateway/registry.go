@@ -16,6 +16,7 @@ import (
 	"github.com/gridbox/gridbox/driver/mqttsrc"
 	"github.com/gridbox/gridbox/driver/socket"
 	"github.com/gridbox/gridbox/driver/sunspec"
+	"github.com/gridbox/gridbox/driver/victron"
 	"github.com/gridbox/gridbox/mqtt"
 	"github.com/gridbox/gridbox/ocpp"
 	"github.com/gridbox/gridbox/output/influx"
@@ -37,6 +38,7 @@ func builtinDrivers() []driver.Factory {
 		homematic.Factory(),
 		keba.New().Factory(),
 		mqttsrc.Factory(),
+		victron.Factory(),
 	}
 }
 
@@ -50,11 +52,11 @@ func builtinSinks() []sink.Kind {
 		control.Kind(), // before the MQTT and REST sinks, which hand it setpoints and schedules
 		loadmanagement.Kind(),
 		mqtt.Kind(),
-		ocpp.Kind(), // before the API: it contributes a route
+		ocpp.Kind(),    // before the API: it contributes a route
+		dialect.Kind(), // after mqtt: it speaks on the mqtt sink's broker; before the API: BEMCom's routes
 		api.Kind(),
 		influx.Kind(),
 		uplink.Kind(),
-		dialect.Kind(), // after mqtt: it speaks on the mqtt sink's broker
 		proxy.Kind(),
 	}
 }

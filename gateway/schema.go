@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/gridbox/gridbox/config"
+	"github.com/gridbox/gridbox/driver"
 	"github.com/gridbox/gridbox/sink"
 )
 
@@ -48,7 +49,7 @@ func devicesSchema(defs config.Schema) config.Schema {
 	var branches []any
 	for _, f := range builtinDrivers() {
 		names = append(names, f.Name)
-		defs["driver."+f.Name] = config.SchemaOf(reflect.TypeOf(f.NewConfig()))
+		defs["driver."+f.Name] = config.SchemaOfValue(f.NewConfig())
 		branches = append(branches, config.Schema{
 			"if":   config.Schema{"properties": config.Schema{"driver": config.Schema{"const": f.Name}}, "required": []string{"driver"}},
 			"then": config.Schema{"$ref": "#/$defs/driver." + f.Name},
@@ -86,4 +87,15 @@ func sectionSchema(k sink.Kind) config.Schema {
 		return config.Schema{"anyOf": []any{one, config.Schema{"type": "array", "items": one}}}
 	}
 	return one
+}
+
+// deviceSchemas is the JSON Schema of one device entry of every driver in
+// fs, by driver name, with defaults and descriptions: the web UI's device
+// form (sink.Env.DeviceSchemas, GET /api/v1/drivers).
+func deviceSchemas(fs []driver.Factory) map[string]config.Schema {
+	out := make(map[string]config.Schema, len(fs))
+	for _, f := range fs {
+		out[f.Name] = config.SchemaOfValue(f.NewConfig())
+	}
+	return out
 }

@@ -26,7 +26,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	}()
 	// shared holds what the sinks opened so far offer the later ones.
 	shared := sink.Env{Site: g.cfg.Site, Version: g.opts.Version, Bus: g.bus, Gatherer: g.reg,
-		Device: g.device, DataDir: g.dataDir()}
+		Device: g.device, DataDir: g.dataDir(), DeviceSchemas: deviceSchemas(g.drivers)}
 	for _, in := range g.sinks {
 		env := shared
 		env.Name = in.name

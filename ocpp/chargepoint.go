@@ -170,11 +170,13 @@ func connectorPoints(maxCurrent float64) []model.Datapoint {
 		Min: &zero, Max: &maxCurrent, Description: "charging current limit; sent as a charging profile (SetChargingProfile)"}}
 	enabled := model.Datapoint{Name: "enabled", Meta: model.Meta{Kind: model.Actuator, Format: model.Bool,
 		Description: "connector availability (ChangeAvailability Operative/Inoperative)"}}
+	idTag := model.Datapoint{Name: "id_tag", Meta: model.Meta{Kind: model.Actuator, Format: model.GenericText,
+		Description: "write an id tag (RFID) to start a transaction for it on this connector (RemoteStartTransaction)"}}
 	pts := []model.Datapoint{st, power,
 		number("energy_total", "Wh", "meter register, Energy.Active.Import.Register"),
 		number("soc", "%", "state of charge of the vehicle"),
 		number("session_energy", "Wh", "energy of the running transaction"),
-		tx, maxCur, enabled,
+		tx, maxCur, enabled, idTag,
 	}
 	for i := 1; i <= 3; i++ {
 		pts = append(pts, number(fmt.Sprintf("current_l%d", i), "A", fmt.Sprintf("current of phase L%d", i)),
@@ -191,7 +193,7 @@ type connectorWriter struct {
 }
 
 // Write implements bus.Writer: max_current becomes a charging profile,
-// enabled a ChangeAvailability.
+// enabled a ChangeAvailability, id_tag a RemoteStartTransaction.
 func (w *connectorWriter) Write(ctx context.Context, name string, v any) (any, error) {
 	switch name {
 	case "max_current":
@@ -206,6 +208,12 @@ func (w *connectorWriter) Write(ctx context.Context, name string, v any) (any, e
 			return nil, fmt.Errorf("enabled: want a bool, got %T", v)
 		}
 		return on, w.s.SetAvailable(ctx, w.cp.id, w.n, on)
+	case "id_tag":
+		tag, ok := v.(string)
+		if !ok || tag == "" || len(tag) > 20 {
+			return nil, fmt.Errorf("id_tag: want an id tag of 1 to 20 characters (OCPP IdToken), got %v", model.Short(v))
+		}
+		return tag, w.s.RemoteStart(ctx, w.cp.id, tag, w.n)
 	}
 	return nil, fmt.Errorf("%s is not writable", name)
 }

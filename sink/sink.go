@@ -51,13 +51,17 @@ type Env struct {
 	Audit    model.AuditLog        // the audit log of the first sink that keeps one (the store); nil if none
 	DataDir  string                // where a sink keeps files of its own: the embedded store's directory, else ./data
 	Controls Controls              // setpoints and schedules of controlled actuators; nil without a control: section
-	Routes   []Route               // read-only routes of the sinks opened before this one (Router)
+	Routes   []Route               // routes of the sinks opened before this one (Router)
 	MQTT     MQTT                  // the first MQTT sink opened before this one; nil if none
 	// Device returns the running device of an id, for a sink that uses a
 	// capability of one driver's devices through an interface of its own
 	// (the Modbus proxy forwards requests over a Modbus device's
 	// connection). nil in tests that do not need it.
 	Device func(id string) (driver.Device, bool)
+	// DeviceSchemas is the JSON Schema of one device entry of each driver
+	// the gateway knows, by driver name (defaults, descriptions, enums):
+	// the web UI builds its device form from it. nil in tests.
+	DeviceSchemas map[string]config.Schema
 }
 
 // Controls is the capability of a sink that controls actuators (package
@@ -108,11 +112,13 @@ type Addresser interface {
 	Addr() string
 }
 
-// Route is a read-only HTTP endpoint a sink contributes to the REST API,
-// served there behind the API's read access like its own reads.
+// Route is an HTTP endpoint a sink contributes to the REST API, served
+// there behind the API's read access like its own reads, or its write
+// access when Write is set (a dialect's POST endpoints).
 type Route struct {
-	Pattern string       // "GET /api/v1/…", a net/http ServeMux pattern
+	Pattern string       // "GET /api/v1/…", a net/http ServeMux pattern; below /api/v1/ or a dialect's own root like /bemcom/
 	Handler http.Handler // answers JSON
+	Write   bool         // needs write access (any method); else a GET with read access
 }
 
 // Router is the capability of a sink that contributes routes to the REST

@@ -135,3 +135,22 @@ func (a *aggregator) flush(now int64) []model.Value {
 	}
 	return out
 }
+
+// Aggregator is the rollups for other packages (the home box dialect's
+// aggregated records): Add every value, Flush at window ends. Not safe
+// for concurrent use.
+type Aggregator struct{ a *aggregator }
+
+// NewAggregator returns rollups on windows of length window aligned to
+// the epoch; meta gives a datapoint's metadata (metric kind, unit).
+func NewAggregator(window time.Duration, meta func(device, name string) model.Meta) *Aggregator {
+	return &Aggregator{a: newAggregator(window, meta)}
+}
+
+// Add takes one value.
+func (g *Aggregator) Add(v model.Value) { g.a.add(v) }
+
+// Flush returns the rollups of every window that ended by now (ms): per
+// datapoint "<name>/last" (gauge, cumulative, actuator; power also mean,
+// min, max, count) or "<name>/sum" (delta, total), timed at the window end.
+func (g *Aggregator) Flush(now int64) []model.Value { return g.a.flush(now) }

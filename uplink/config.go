@@ -38,6 +38,10 @@ type Config struct {
 
 	Commands     []string `yaml:"commands"`      // allowed down-link commands
 	RemoteConfig bool     `yaml:"remote_config"` // accept <root>/cmd/config
+	// Downlink is how the back end talks to the gateway: gridbox
+	// (<root>/cmd/<name>, JSON results) or datalogger (<root>/d/config and
+	// <root>/d/command, text answers on <root>/u/…).
+	Downlink string `yaml:"downlink"`
 }
 
 // Defaults.
@@ -59,7 +63,7 @@ func newConfig() *Config {
 		MaxQueue: DefaultMaxQueue, Overflow: "drop-oldest", BatchSize: DefaultBatchSize,
 		BatchAge: config.Duration(DefaultBatchAge), Window: DefaultWindow, Send: "raw",
 		Aggregate: config.Duration(DefaultAggregate), KeepAlive: config.Duration(DefaultKeepAlive),
-		Commands: AllCommands(),
+		Commands: AllCommands(), Downlink: DownlinkGridbox,
 	}
 }
 
@@ -110,6 +114,9 @@ func (c *Config) Validate() []config.FieldError {
 				add(fmt.Sprintf("%s[%d]", key, i), "%q: %v", p, err)
 			}
 		}
+	}
+	if !config.OneOf(c.Downlink, DownlinkGridbox, DownlinkDatalogger) {
+		add("downlink", "%q: want gridbox or datalogger", c.Downlink)
 	}
 	for i, cmd := range c.Commands {
 		if !config.OneOf(cmd, AllCommands()...) {

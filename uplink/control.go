@@ -61,6 +61,10 @@ func (s *Sink) controlLoop(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case in := <-s.inbox:
+			if name, ok := strings.CutPrefix(in.topic, s.root+"/d/"); ok && s.cfg.Downlink == DownlinkDatalogger {
+				s.datalogger(ctx, name, in.payload)
+				continue
+			}
 			name, ok := strings.CutPrefix(in.topic, s.root+"/cmd/")
 			if !ok || strings.Contains(name, "/") {
 				continue

@@ -105,6 +105,9 @@ func newSink(ctx context.Context, c sink.Config, env sink.Env) (sink.Sink, error
 		willTopic: s.root + "/$state", will: []byte(`{"online":false}`),
 		subscribe: s.root + "/cmd/+", onMessage: s.receive,
 	}
+	if cfg.Downlink == DownlinkDatalogger {
+		s.d.subscribe = s.root + "/d/+"
+	}
 	dir := cfg.Dir
 	if dir == "" {
 		root := env.DataDir // the store's directory

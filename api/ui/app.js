@@ -1,8 +1,9 @@
 // gridbox web UI: the app shell — session and login, the live model (REST
-// snapshot + Server-Sent Events), navigation. Pages are in pages.js and
-// point.js. Texts from the gateway are rendered as text, never as HTML.
+// snapshot + Server-Sent Events), navigation. Pages are in pages.js,
+// devices.js and point.js. Texts from the gateway are rendered as text, never as HTML.
 import { html, render, useState, useEffect } from "/ui/vendor/htm-preact-standalone.module.js";
-import { Overview, Devices, Datapoints } from "/ui/pages.js";
+import { Overview, Datapoints } from "/ui/pages.js";
+import { Devices } from "/ui/devices.js";
 import { PointPage } from "/ui/point.js";
 
 import { api, TOKEN } from "/ui/api.js";
@@ -120,11 +121,13 @@ function App() {
     setGen((g) => g + 1);
   };
   const canWrite = session.role === "admin";
+  const why = canWrite ? "" : session.name ? `You are logged in as ${session.name}, a viewer: writing and changing the config need an admin.`
+    : "Writing and changing the config need a login as an admin (Log in, at the top).";
   let page;
   if (route.startsWith("#/dp/")) {
     const [device, name] = route.slice(5).split("/").map(decodeURIComponent);
-    page = html`<${PointPage} live=${live} device=${device} name=${name} canWrite=${canWrite} />`;
-  } else if (route === "#/devices") page = html`<${Devices} live=${live} canWrite=${canWrite} />`;
+    page = html`<${PointPage} live=${live} device=${device} name=${name} canWrite=${canWrite} why=${why} />`;
+  } else if (route === "#/devices") page = html`<${Devices} live=${live} canWrite=${canWrite} why=${why} />`;
   else if (route === "#/datapoints") page = html`<${Datapoints} live=${live} />`;
   else page = html`<${Overview} live=${live} />`;
   return html`<${Header} route=${route} session=${session} connected=${live.connected} onLogout=${logout} onLogin=${() => setWantLogin(true)} />

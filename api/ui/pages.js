@@ -1,17 +1,8 @@
-// Overview (energy flow, today's totals, health), Devices (cards, add from
-// a profile, remove) and Datapoints (live table with search and filters).
+// Overview (energy flow, today's totals, health) and Datapoints (live
+// table with search and filters). Devices are in devices.js.
 import { html, useState, useEffect } from "/ui/vendor/htm-preact-standalone.module.js";
-import { api, errText } from "/ui/api.js";
+import { api } from "/ui/api.js";
 import { human, watts, ago, energyWh, enumLabels } from "/ui/fmt.js";
-
-// fetchText gets a text answer (a YAML config entry) with the login token.
-async function fetchText(path) {
-  const tok = sessionStorage.getItem("gridbox.token");
-  const r = await fetch(path, { headers: tok ? { Authorization: "Bearer " + tok } : {} });
-  const text = await r.text();
-  if (r.ok) return { ok: true, text };
-  try { return { ok: false, text: JSON.parse(text).error }; } catch { return { ok: false, text: `HTTP ${r.status}` }; }
-}
 
 const ROLES = ["pv_power", "grid_power", "battery_power", "ev_power"];
 
@@ -108,111 +99,39 @@ function Health({ live }) {
   const devs = Object.values(live.devices);
   const on = devs.filter((d) => d.online).length;
   const comps = st ? Object.entries(st.components) : [];
-  return html`<ul class="cards" id="health" aria-label="Gateway health" style="list-style:none;padding:0">
+  return html`<ul class="cards plain" id="health" aria-label="Gateway health">
     <li class="card"><h3>Devices</h3><span class=${on === devs.length ? "ok" : "warn"}>${on} of ${devs.length} online</span></li>
     <li class="card"><h3>Live stream</h3><span class=${live.connected ? "ok" : "bad"}>${live.connected ? "connected" : "disconnected"}</span></li>
-    <li class="card"><h3>Store</h3>${st ? html`<span class=${st.store ? "ok" : "muted"}>${st.store ? "keeping history" : "none configured"}</span>` : "…"}</li>
-    ${comps.map(([k, v]) => html`<li class="card"><h3>${k}</h3><span class=${v && v.connected === false ? "bad" : "ok"}>${typeof v === "object" ? Object.entries(v).map(([a, b]) => `${a}: ${b}`).join(", ") : String(v)}</span></li>`)}
+    <li class="card" id="health-broker"><h3>MQTT broker</h3>${st ? html`<${Broker} b=${st.broker} />` : "…"}</li>
+    <li class="card" id="health-store"><h3>Store</h3>${st ? html`<span class=${st.store ? "ok" : "muted"}>${st.store ? "keeping history" : "none configured"}</span>` : "…"}</li>
+    ${comps.map(([k, v]) => html`<li class="card"><h3>${k.startsWith("uplink/") ? "Uplink " + k.slice(7) : k}</h3>${k.startsWith("uplink/") ? html`<${Uplink} u=${v} />`
+      : html`<span class=${v && v.connected === false ? "bad" : "ok"}>${typeof v === "object" ? Object.entries(v).map(([a, b]) => `${a}: ${b}`).join(", ") : String(v)}</span>`}</li>`)}
+    ${st && !comps.some(([k]) => k.startsWith("uplink/")) ? html`<li class="card"><h3>Uplink</h3><span class="muted">none configured</span></li>` : null}
     ${st ? html`<li class="card"><h3>Version</h3>${st.version}</li>` : null}
   </ul>`;
+}
+
+// Broker says how the MQTT side is: the embedded broker's clients and
+// messages, or whether the external broker is connected.
+function Broker({ b }) {
+  if (!b) return html`<span class="muted">no MQTT sink</span>`;
+  const state = html`<span class=${b.connected ? "ok" : "bad"}>${b.connected ? "connected" : "not connected"}</span>`;
+  if (b.broker !== "embedded") return html`${state}<div class="muted">external ${b.address || ""}</div>`;
+  return html`${state}<div>embedded, ${b.clients} client${b.clients === 1 ? "" : "s"}</div>
+    <div class="muted">${b.messages_received} messages in, ${b.messages_sent} out${b.dropped ? html`, <span class="bad">${b.dropped} dropped</span>` : ""}</div>`;
+}
+
+// Uplink shows an uplink's queue (its gateway status field).
+function Uplink({ u }) {
+  const bad = u.full || u.degraded || u.dropped;
+  return html`<span class=${bad ? "bad" : "ok"}>${u.full ? "queue full" : u.degraded ? "degraded" : "ok"}</span>
+    <div class="muted">${u.queue_values} values queued${u.dropped ? `, ${u.dropped} dropped` : ""}</div>`;
 }
 
 export function Overview({ live }) {
   return html`<${Flow} points=${live.points} />
     <section aria-labelledby="today-h"><h2 id="today-h">Today</h2><${Totals} points=${live.points} /></section>
     <section aria-labelledby="health-h"><h2 id="health-h">Gateway</h2><${Health} live=${live} /></section>`;
-}
-
-function DeviceCard({ d, canWrite, onMsg }) {
-  const [sure, setSure] = useState(false);
-  const [text, setText] = useState(null);
-  const path = `/api/v1/devices/${encodeURIComponent(d.id)}`;
-  const edit = async () => {
-    if (text !== null) { setText(null); return; }
-    const r = await fetchText(path + "/config");
-    if (r.ok) setText(r.text); else onMsg({ ok: false, text: r.text });
-  };
-  const save = async (e) => {
-    e.preventDefault();
-    const r = await api(path, { method: "PUT", body: e.target.elements.namedItem("entry").value, headers: { "Content-Type": "application/yaml" } });
-    onMsg(r.ok ? { ok: true, text: `Saved ${d.id}; the gateway applies the new config.` } : { ok: false, text: errText(r), problems: r.data && r.data.problems });
-    if (r.ok) setText(null);
-  };
-  const remove = async () => {
-    if (!sure) { setSure(true); return; }
-    const r = await api(`/api/v1/devices/${encodeURIComponent(d.id)}`, { method: "DELETE" });
-    onMsg(r.ok ? { ok: true, text: `Removed ${d.id}; the gateway applies the new config.` } : { ok: false, text: errText(r), problems: r.data && r.data.problems });
-  };
-  return html`<li class="card" data-device=${d.id}>
-    <h3>${d.id} <small class="muted">${d.driver}</small></h3>
-    <div class=${d.online ? "ok" : "bad"}>${d.online ? "online" : "offline"}</div>
-    <div class="muted">last seen ${ago(d.last_seen)}</div>
-    <div>${d.polls} polls, ${d.errors} errors</div>
-    ${d.error ? html`<div class="bad">Last error: ${d.error}</div>` : null}
-    ${canWrite ? html`<button type="button" onClick=${edit} aria-expanded=${text !== null} aria-label=${"Edit device " + d.id}>Edit</button> ` : null}
-    ${text !== null ? html`<form onSubmit=${save} class="grid"><label style="flex-basis:100%">Config entry (YAML)
-      <textarea name="entry" rows="7" value=${text}></textarea></label><button class="primary" type="submit">Save</button></form>` : null}
-    ${canWrite ? html`<button type="button" class="danger" onClick=${remove} aria-label=${(sure ? "Confirm: remove device " : "Remove device ") + d.id}>${sure ? "Confirm removal" : "Remove"}</button>` : null}
-  </li>`;
-}
-
-// AddDevice is the form for a device from a built-in profile.
-function AddDevice({ onMsg }) {
-  const [profiles, setProfiles] = useState([]);
-  const [sel, setSel] = useState("");
-  useEffect(() => { api("/api/v1/profiles").then((r) => r.ok && setProfiles(r.data)); }, []);
-  const prof = profiles.find((p) => p.name === sel);
-  const submit = async (e) => {
-    e.preventDefault();
-    const f = (n) => e.target.elements.namedItem(n);
-    const entry = { id: f("id").value.trim(), driver: prof.driver, url: f("url").value.trim(), profile: prof.name };
-    if (f("unit") && f("unit").value) entry.unit = Number(f("unit").value);
-    if (f("interval").value) entry.interval = f("interval").value.trim();
-    const r = await api("/api/v1/devices", { method: "POST", body: entry });
-    onMsg(r.ok ? { ok: true, text: `Added ${entry.id}; the gateway applies the new config.` } : { ok: false, text: errText(r), problems: r.data && r.data.problems });
-  };
-  return html`<section aria-labelledby="add-h"><h2 id="add-h">Add a device</h2>
-    <form class="grid" id="add-device" onSubmit=${submit}>
-      <label>Profile <select name="profile" required value=${sel} onChange=${(e) => setSel(e.target.value)}>
-        <option value="">choose…</option>
-        ${profiles.map((p) => html`<option value=${p.name}>${p.name} (${p.driver})</option>`)}</select></label>
-      ${prof ? html`
-        <label>Id <input name="id" required pattern="[A-Za-z0-9_-]+" /></label>
-        <label>URL <input name="url" required placeholder=${prof.driver === "modbus" ? "tcp://192.168.1.20:502" : "device URL"} /></label>
-        ${prof.driver === "modbus" ? html`<label>Unit id <input name="unit" type="number" min="0" max="255" /></label>` : null}
-        <label>Interval <input name="interval" placeholder="10s" /></label>
-        <button class="primary" type="submit">Add</button>
-        <p class="muted" style="flex-basis:100%">${prof.description} — ${prof.datapoints.length} datapoints</p>` : null}
-    </form></section>`;
-}
-
-// FromScan adds a device from one entry of `gridbox scan`'s output, pasted as it is.
-function FromScan({ onMsg }) {
-  const submit = async (e) => {
-    e.preventDefault();
-    const text = e.target.elements.namedItem("entry").value;
-    const r = await api("/api/v1/devices", { method: "POST", body: text, headers: { "Content-Type": "application/yaml" } });
-    onMsg(r.ok ? { ok: true, text: `Added ${r.data.id}; the gateway applies the new config.` } : { ok: false, text: errText(r), problems: r.data && r.data.problems });
-  };
-  return html`<section aria-labelledby="scan-h"><h2 id="scan-h">Add from a scan</h2>
-    <form class="grid" id="add-scan" onSubmit=${submit}>
-      <label style="flex-basis:100%">One device entry printed by <code>gridbox scan</code>
-        <textarea name="entry" rows="5" required placeholder="- id: pv_1\n  driver: modbus\n  url: tcp://192.168.1.20:502\n  profile: sma-stp"></textarea></label>
-      <button type="submit">Add</button></form></section>`;
-}
-
-function Msg({ m }) {
-  if (!m) return null;
-  return html`<div class=${"msg " + (m.ok ? "ok" : "bad")} role="status" id="device-msg">${m.text}
-    ${m.problems ? html`<ul>${m.problems.map((p) => html`<li>${p}</li>`)}</ul>` : null}</div>`;
-}
-
-export function Devices({ live, canWrite }) {
-  const [msg, setMsg] = useState(null);
-  const devs = Object.values(live.devices).sort((a, b) => a.id.localeCompare(b.id));
-  return html`<h2>Devices</h2><${Msg} m=${msg} />
-    <ul class="cards" style="list-style:none;padding:0" id="devices">${devs.map((d) => html`<${DeviceCard} key=${d.id} d=${d} canWrite=${canWrite} onMsg=${setMsg} />`)}</ul>
-    ${canWrite ? html`<${AddDevice} onMsg=${setMsg} /><${FromScan} onMsg=${setMsg} />` : null}`;
 }
 
 const QCLASS = { good: "ok", stale: "warn", bad: "bad" };

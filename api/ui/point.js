@@ -1,9 +1,11 @@
 // The datapoint page: metadata, history chart (uPlot) with a range picker,
-// and for actuators the write form (limits shown, every answer listed) and
-// the setpoints and schedules of a controlled actuator.
+// and for actuators the write form (limits shown, every answer listed;
+// disabled with the reason for a viewer) and the setpoints and schedules of
+// a controlled actuator (control.js).
 import { html, useState, useEffect, useRef } from "/ui/vendor/htm-preact-standalone.module.js";
 import { api, errText } from "/ui/api.js";
 import { human, bucketFor, ago, num, enumLabels } from "/ui/fmt.js";
+import { Control } from "/ui/control.js";
 
 const RANGES = [["1h", 3600e3], ["6h", 6 * 3600e3], ["24h", 24 * 3600e3], ["7d", 7 * 86400e3], ["30d", 30 * 86400e3], ["1y", 365 * 86400e3]];
 
@@ -12,7 +14,7 @@ function Chart({ device, name, unit }) {
   const [info, setInfo] = useState("");
   const box = useRef(null);
   useEffect(() => {
-    let plot = null, stop = false;
+    let plot = null, ro = null, stop = false;
     const span = RANGES.find((r) => r[0] === range)[1];
     const iv = bucketFor(span), to = Date.now(), from = to - span;
     const q = `from=${from}&to=${to}` + (iv ? `&interval=${iv}&agg=mean` : "");
@@ -32,8 +34,10 @@ function Chart({ device, name, unit }) {
           value: (u, v) => (v === null ? "—" : human(v, unit)) }],
         axes: [axis, { ...axis, values: (u, vals) => vals.map((v) => num(v)) }],
       }, [xs, ys], box.current);
+      ro = new ResizeObserver(() => plot && box.current && plot.setSize({ width: box.current.clientWidth || 600, height: 300 }));
+      ro.observe(box.current);
     });
-    return () => { stop = true; if (plot) plot.destroy(); };
+    return () => { stop = true; if (ro) ro.disconnect(); if (plot) plot.destroy(); };
   }, [device, name, range]);
   return html`<section aria-labelledby="hist-h"><h2 id="hist-h">History</h2>
     <div role="group" aria-label="Range" class="grid" style="display:flex;gap:.3rem;flex-wrap:wrap">
@@ -42,7 +46,7 @@ function Chart({ device, name, unit }) {
     <div class="chart" id="chart" ref=${box}></div></section>`;
 }
 
-function WriteForm({ p }) {
+function WriteForm({ p, canWrite, why }) {
   const [answers, setAnswers] = useState([]);
   const isNum = p.format === "continuous_numeric";
   const submit = async (e) => {
@@ -58,34 +62,17 @@ function WriteForm({ p }) {
   };
   const limits = [p.min !== undefined && p.min !== null ? `min ${human(p.min, p.unit)}` : "", p.max !== undefined && p.max !== null ? `max ${human(p.max, p.unit)}` : ""].filter(Boolean).join(", ");
   return html`<section aria-labelledby="write-h"><h2 id="write-h">Write</h2>
-    <form class="grid" id="write" onSubmit=${submit}>
+    ${canWrite ? null : html`<p class="note" id="write-note">${why}</p>`}
+    <form class="grid" id="write" onSubmit=${submit}><fieldset disabled=${!canWrite} aria-describedby=${canWrite ? undefined : "write-note"}>
       ${p.allowed ? html`<label>Value <select name="value">${p.allowed.map((a) => html`<option>${String(a)}</option>`)}</select></label>`
         : html`<label>Value${p.unit ? ` (${p.unit})` : ""} <input name="value" inputmode=${isNum ? "decimal" : "text"} aria-describedby="limits" /></label>`}
       <button class="primary" type="submit">Write</button>
       <span class="muted" id="limits">${limits || (p.allowed ? "one of the listed values" : "no limits")}</span>
-    </form>
+    </fieldset></form>
     <ul id="answers" aria-live="polite">${answers.map((a) => html`<li class=${a.ok ? "ok" : "bad"}>${a.text}</li>`)}</ul></section>`;
 }
 
-function Control({ p }) {
-  const [state, setState] = useState(null);
-  const [msg, setMsg] = useState("");
-  const base = `/api/v1/datapoints/${encodeURIComponent(p.device)}/${encodeURIComponent(p.name)}`;
-  useEffect(() => { api(base + "/control").then((r) => setState(r.ok ? r.data : null)); }, [base]);
-  if (!state) return null;
-  const put = (what) => async (e) => {
-    e.preventDefault();
-    const r = await api(`${base}/${what}`, { method: "PUT", body: e.target.elements.namedItem("items").value });
-    setMsg(r.ok ? `${what} saved` : errText(r) + (r.data && r.data.problems ? ": " + r.data.problems.join("; ") : ""));
-  };
-  return html`<section aria-labelledby="ctl-h"><h2 id="ctl-h">Control</h2>
-    <pre class="card">${JSON.stringify(state, null, 2)}</pre>
-    ${["setpoint", "schedule"].map((w) => html`<form class="grid" onSubmit=${put(w)}>
-      <label>${w} items (JSON list) <textarea name="items" rows="3" cols="40">[]</textarea></label><button type="submit">Save ${w}</button></form>`)}
-    <p role="status">${msg}</p></section>`;
-}
-
-export function PointPage({ live, device, name, canWrite }) {
+export function PointPage({ live, device, name, canWrite, why }) {
   const p = live.points[device + "/" + name];
   if (!p) return html`<p>Unknown datapoint ${device}/${name} (yet). <a href="#/datapoints">All datapoints</a></p>`;
   const v = p.value;
@@ -97,5 +84,5 @@ export function PointPage({ live, device, name, canWrite }) {
       <span class="muted"> ${v ? ago(v.timestamp, live.at) : ""}</span></p>
     <table class="card" style="max-width:600px"><tbody>${meta.map(([k, x]) => html`<tr><th scope="row">${k}</th><td>${String(x)}</td></tr>`)}</tbody></table>
     <${Chart} device=${device} name=${name} unit=${p.unit} />
-    ${p.kind === "actuator" && canWrite ? html`<${WriteForm} p=${p} /><${Control} p=${p} />` : null}`;
+    ${p.kind === "actuator" ? html`<${WriteForm} p=${p} canWrite=${canWrite} why=${why} /><${Control} p=${p} canWrite=${canWrite} />` : null}`;
 }

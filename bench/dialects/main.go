@@ -1,7 +1,10 @@
 // Command dialects measures what the MQTT dialects add to the demo's
 // load: extra CPU time and extra broker messages per bus value, for Home
-// Assistant discovery and for Victron N/R/W (kept alive), against the
-// native MQTT sink alone. Everything runs in this process on the embedded
+// Assistant discovery, for Victron N/R/W (kept alive), for the cFos
+// charging manager API, for BEMCom (every device a connector, every
+// sensor mapped by a datapoint_map), for the edge datalogger's payloads
+// and the home box's data/devices messages, against the native MQTT sink alone;
+// and what a cFos meter input (set/<id>) costs. Everything runs in this process on the embedded
 // broker; a subscriber on # counts every message the broker routes.
 //
 //	go run ./bench/dialects [-n 200000]
@@ -9,6 +12,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
@@ -21,7 +25,11 @@ import (
 
 	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/dialect"
+	"github.com/gridbox/gridbox/dialect/bemcom"
+	"github.com/gridbox/gridbox/dialect/cfos"
+	"github.com/gridbox/gridbox/dialect/datalogger"
 	"github.com/gridbox/gridbox/dialect/homeassistant"
+	"github.com/gridbox/gridbox/dialect/homebox"
 	"github.com/gridbox/gridbox/dialect/victron"
 	"github.com/gridbox/gridbox/driver/modbus"
 	"github.com/gridbox/gridbox/model"
@@ -42,18 +50,26 @@ func main() {
 		{"+ homeassistant", dialect.Config{HomeAssistant: &homeassistant.Config{}}},
 		{"+ victron (alive)", dialect.Config{Victron: &victron.Config{PortalID: "bench"}}},
 		{"+ both", dialect.Config{HomeAssistant: &homeassistant.Config{}, Victron: &victron.Config{PortalID: "bench"}}},
+		{"+ cfos", dialect.Config{Cfos: &cfos.Config{}}},
+		{"+ bemcom (mapped)", dialect.Config{BEMCom: &bemcom.Config{}}},
+		{"+ bemcom raw_msg", dialect.Config{BEMCom: &bemcom.Config{RawMessageToDB: true}}},
+		{"+ datalogger (60s)", dialect.Config{Datalogger: &datalogger.Config{}}},
+		{"+ homebox (roles)", dialect.Config{HomeBox: &homebox.Config{}}},
 	}
 	devs, err := demo()
 	if err != nil {
 		log.Fatal(err)
 	}
-	numeric, mapped := 0, 0
+	numeric, mapped, streams := 0, 0, 0
 	for _, dps := range devs {
 		for _, dp := range dps {
 			if dp.Format.Numeric() {
 				numeric++
 				if map[string]bool{"grid_power": true, "pv_power": true, "battery_soc": true, "battery_power": true, "ev_power": true}[dp.Role] {
 					mapped++
+				}
+				if dp.Role == "grid_power" || dp.Role == "pv_power" {
+					streams++
 				}
 			}
 		}
@@ -74,6 +90,13 @@ func main() {
 			fmt.Printf("%-20s %5.2f extra msgs per value of a datapoint with a Victron path (its N plus the system summary)\n", "",
 				(res.msgsPerValue-base.msgsPerValue)*float64(numeric)/float64(mapped))
 		}
+		if r.cfg.HomeBox != nil && streams > 0 {
+			fmt.Printf("%-20s %5.2f extra msgs per value of a datapoint with a home box stream (grid_power, pv_power)\n", "",
+				(res.msgsPerValue-base.msgsPerValue)*float64(numeric)/float64(streams))
+		}
+	}
+	if err := meterInput(*n / 10); err != nil {
+		log.Fatalf("cfos meter input: %v", err)
 	}
 }
 
@@ -160,6 +183,11 @@ func measure(dc dialect.Config, n int) (result, error) {
 	if dc.Victron != nil {
 		_ = counter.Publish(ctx, "R/bench/keepalive", nil, 0, false)
 	}
+	if dc.BEMCom != nil {
+		if err := bemcomMaps(ctx, counter, devs); err != nil {
+			return result{}, err
+		}
+	}
 	settle(&msgs)
 	startMsgs, startCPU := msgs.Load(), cpu()
 	now := model.NowMs()
@@ -186,6 +214,27 @@ func measure(dc dialect.Config, n int) (result, error) {
 		cpuPerValue:  float64(used.Microseconds()) / float64(n),
 		msgsPerValue: float64(msgs.Load()-startMsgs) / float64(n),
 	}, nil
+}
+
+// bemcomMaps sends every device's connector a datapoint map of all its
+// sensors, as BEMCom's API does when they are activated.
+func bemcomMaps(ctx context.Context, c sink.MQTTConn, devs map[string][]model.Datapoint) error {
+	for dev, dps := range devs {
+		m := map[string]map[string]string{"sensor": {}, "actuator": {}}
+		for i, dp := range dps {
+			if dp.Kind == model.Sensor {
+				m["sensor"][dp.Name] = fmt.Sprintf("%s/messages/%d/value", dev, i+1)
+			}
+		}
+		payload, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := c.Publish(ctx, dev+"/datapoint_map", payload, 1, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pending is the longest queue of undelivered values among the sinks.

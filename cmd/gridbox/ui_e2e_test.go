@@ -10,10 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/gridbox/gridbox/gateway"
 	"github.com/gridbox/gridbox/internal/testenv"
@@ -27,13 +24,15 @@ const uiConfig = `# gridbox for the web UI test
 site: uitest
 http:
   listen: %q
-  auth: token
+  auth: %s
   tokens: ["${GB_UI_TOKEN}"] # for scripts
   users:
     - {name: admin, password: "${GB_UI_ADMIN}", role: admin}
     - {name: guest, password_hash: %q, role: viewer}
 mqtt: {broker: embedded, listen: "127.0.0.1:0"}
 store: {path: %q}
+control:
+  - {actuator: room/setpoint, sensor: room/temperature}
 devices:
   # the heating room
   - id: room
@@ -58,8 +57,9 @@ func artifacts(t *testing.T) string {
 }
 
 // startUIGateway runs `gridbox run` in-process (with its config controller)
-// on the demo's simulators and returns the API address and config path.
-func startUIGateway(t *testing.T) (addr, path, spareURL string) {
+// on the demo's simulators and returns the API address, the config path,
+// the URL of a spare simulator and how to stop the gateway.
+func startUIGateway(t *testing.T, auth string) (addr, path, spareURL string, stop func()) {
 	t.Setenv("GB_UI_TOKEN", "script-token")
 	t.Setenv("GB_UI_ADMIN", "admin-secret")
 	simCtx, stopSims := context.WithCancel(context.Background())
@@ -80,10 +80,18 @@ func startUIGateway(t *testing.T) (addr, path, spareURL string) {
 	dir := t.TempDir()
 	addr = testenv.FreeAddr(t)
 	path = filepath.Join(dir, "gridbox.yaml")
-	src := fmt.Sprintf(uiConfig, addr, hash, filepath.Join(dir, "data"), urls["room"], urls["pv"], urls["meter"])
+	src := fmt.Sprintf(uiConfig, addr, auth, hash, filepath.Join(dir, "data"), urls["room"], urls["pv"], urls["meter"])
 	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	stop = runUIGateway(t, path)
+	return addr, path, urls["spare"], stop
+}
+
+// runUIGateway runs `gridbox run -c path` in-process until it answers
+// stop, or the test ends.
+func runUIGateway(t *testing.T, path string) (stop func()) {
+	t.Helper()
 	cfg, code := loadConfig(path, os.Stderr)
 	if cfg == nil {
 		t.Fatalf("load: exit %d", code)
@@ -105,155 +113,114 @@ func startUIGateway(t *testing.T) (addr, path, spareURL string) {
 			t.Logf("gateway log:\n%s", logs.String())
 		}
 	})
-	t.Cleanup(func() { cancel(); <-done })
+	var stopOnce sync.Once
+	stop = func() { stopOnce.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
 	select {
 	case <-up:
 	case code := <-done:
 		t.Fatalf("gateway stopped: exit %d", code)
 	}
-	return addr, path, urls["spare"]
+	return stop
 }
 
 // TestUIEndToEnd drives the web UI in headless Chromium against a running
 // gateway with the demo devices.
 func TestUIEndToEnd(t *testing.T) {
-	chromium := testenv.Tool(t, "chromium") // skipped locally without it, a failure in CI
-	addr, path, spareURL := startUIGateway(t)
+	testenv.Tool(t, "chromium")
+	addr, path, spareURL, _ := startUIGateway(t, "token")
 	base := "http://" + addr
-	shots := artifacts(t)
 	checkAPIAccess(t, base)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	bctx, cancelB := chromedp.NewContext(actx)
-	defer cancelB()
-	ctx := bctx // the first call starts the browser: no timeout on it (each step has its own)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v\npage:\n%s", what, err, text)
-		}
-	}
-	eval := func(js string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](js)); err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-	}
-	media := func(scheme string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
-			return err
-		})
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// eventually polls a JavaScript condition in the page.
-	eventually := func(what, js string) {
-		t.Helper()
-		defer func() {
-			if t.Failed() {
-				text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.__errs) + "\n" + document.body.innerText.slice(0, 400)`))
-				t.Logf("page (%v):\n%s", err, text)
-			}
-		}()
-		testenv.Eventually(t, 60*time.Second, what, func() bool {
-			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js, chromedp.EvalAwaitPromise))
-			return err == nil && ok
-		})
-	}
+	b := newBrowser(t, base)
 
 	// Log in.
-	run("open the UI", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`form.login`))
-	shot("login")
-	run("log in", chromedp.SendKeys(`input[name=name]`, "admin"), chromedp.SendKeys(`input[name=password]`, "admin-secret"),
-		chromedp.Click(`form.login button[type=submit]`), chromedp.WaitVisible(`#flow`))
-	eventually("the overview's PV power", `[...document.querySelectorAll("#flow .node.pv b")].some(b => /W$/.test(b.textContent))`)
-	paint, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(performance.getEntriesByName("first-contentful-paint")[0] || {startTime: -1}).startTime`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("overview: first contentful paint %.0f ms after navigation", paint)
-	stored, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`JSON.stringify({...sessionStorage, ...localStorage}).includes("admin-secret")`))
-	if err != nil || stored {
+	b.run("open the UI", chromedp.Navigate(base+"/"), chromedp.WaitVisible(`form.login`))
+	b.shot("login")
+	b.audit("login")
+	b.login("admin", "admin-secret")
+	b.eventually("the overview's PV power", `[...document.querySelectorAll("#flow .node.pv b")].some(b => /W$/.test(b.textContent))`)
+	paint := b.str(`String((performance.getEntriesByName("first-contentful-paint")[0] || {startTime: -1}).startTime)`)
+	t.Logf("overview: first contentful paint %s ms after navigation", paint)
+	if b.str(`String(JSON.stringify({...sessionStorage, ...localStorage}).includes("admin-secret"))`) != "false" {
 		t.Error("the UI keeps the password in web storage")
 	}
-	shot("overview")
-	run("narrow dark overview", chromedp.EmulateViewport(360, 780), media("dark"))
-	shot("overview-360-dark")
-	run("wide light", chromedp.EmulateViewport(1280, 900), media("light"))
+	b.eventually("the embedded broker's health", `/^connected\s*embedded, [0-9]+ clients?\s*[1-9][0-9]* messages in/.test(document.getElementById("health-broker").textContent.replace("MQTT broker", ""))`)
+	b.eventually("the store's health", `document.getElementById("health-store").textContent.includes("keeping history")`)
+	b.shot("overview")
+	b.audit("overview")
+	b.keyboard("overview", 8)
+	b.responsive("overview")
 
 	// Live values change.
-	run("datapoints", chromedp.Navigate(base+"/#/datapoints"), chromedp.WaitVisible(`#points tbody tr`))
+	b.run("datapoints", chromedp.Navigate(base+"/#/datapoints"), chromedp.WaitVisible(`#points tbody tr`))
 	valuesJS := `[...document.querySelectorAll("#points td[data-value]")].map(td => td.textContent).join("|")`
-	eventually("values shown", `document.querySelectorAll("#points td[data-value]").length > 10`)
-	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](valuesJS))
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually("a live value to change", valuesJS+` !== `+jsString(first))
-	shot("datapoints")
+	b.eventually("values shown", `document.querySelectorAll("#points td[data-value]").length > 10`)
+	first := b.str(valuesJS)
+	b.eventually("a live value to change", valuesJS+` !== `+jsString(first))
+	b.shot("datapoints")
+	b.audit("datapoints")
+	b.responsive("datapoints")
 
 	// A chart with history.
-	eventually("history of the room temperature", `fetch("/api/v1/datapoints/room/temperature/history", {headers: {Authorization: "Bearer " + sessionStorage.getItem("gridbox.token")}}).then(r => r.json()).then(d => d.samples.length > 2)`)
-	run("chart", chromedp.Navigate(base+"/#/dp/room/temperature"), chromedp.WaitVisible(`#chart canvas`))
-	eventually("samples in the chart", `/^[1-9][0-9]* samples/.test(document.getElementById("chart-info").textContent)`)
-	shot("chart")
+	b.eventually("history of the room temperature", `fetch("/api/v1/datapoints/room/temperature/history", {headers: {Authorization: "Bearer " + sessionStorage.getItem("gridbox.token")}}).then(r => r.json()).then(d => d.samples.length > 2)`)
+	b.run("chart", chromedp.Navigate(base+"/#/dp/room/temperature"), chromedp.WaitVisible(`#chart canvas`))
+	b.eventually("samples in the chart", `/^[1-9][0-9]* samples/.test(document.getElementById("chart-info").textContent)`)
+	b.shot("chart")
 
 	// Write the room setpoint: answered and applied; a refused write explained.
-	run("setpoint page", chromedp.Navigate(base+"/#/dp/room/setpoint"), chromedp.WaitVisible(`#write input[name=value]`))
-	run("write 22", chromedp.SendKeys(`#write input[name=value]`, "22"), chromedp.Click(`#write button[type=submit]`))
-	eventually("the write answered", `[...document.querySelectorAll("#answers li.ok")].some(li => li.textContent.includes("applied"))`)
-	eventually("the setpoint applied", `document.getElementById("dp-value").textContent.startsWith("22")`)
-	eval(`document.querySelector("#write input[name=value]").value = ""`)
-	run("write 35", chromedp.SendKeys(`#write input[name=value]`, "35"), chromedp.Click(`#write button[type=submit]`))
-	eventually("the refusal explained", `[...document.querySelectorAll("#answers li.bad")].some(li => li.textContent.includes("refused") && li.textContent.includes("30"))`)
-	shot("write")
+	b.run("setpoint page", chromedp.Navigate(base+"/#/dp/room/setpoint"), chromedp.WaitVisible(`#write input[name=value]`))
+	b.run("write 22", chromedp.SendKeys(`#write input[name=value]`, "22"), chromedp.Click(`#write button[type=submit]`))
+	b.eventually("the write answered", `[...document.querySelectorAll("#answers li.ok")].some(li => li.textContent.includes("applied"))`)
+	b.eventually("the setpoint applied", `document.getElementById("dp-value").textContent.startsWith("22")`)
+	b.fill(`#write input[name=value]`, "35")
+	b.run("write 35", chromedp.Click(`#write button[type=submit]`))
+	b.eventually("the refusal explained", `[...document.querySelectorAll("#answers li.bad")].some(li => li.textContent.includes("refused") && li.textContent.includes("30"))`)
+	b.shot("write")
+	b.audit("setpoint page")
+	uiControl(b)
+	b.responsive("setpoint")
 
-	// Add a device from a profile, see it poll, remove it again.
-	run("devices", chromedp.Navigate(base+"/#/devices"), chromedp.WaitVisible(`#add-device select[name=profile]`))
-	eventually("profiles listed", `document.querySelectorAll("#add-device option").length > 3`)
-	eval(`(() => { const s = document.querySelector("#add-device select[name=profile]"); s.value = "demo-room"; s.dispatchEvent(new Event("change", {bubbles: true})); return true })()`)
-	run("choose profile", chromedp.WaitVisible(`#add-device input[name=url]`))
-	run("fill the form", chromedp.SendKeys(`#add-device input[name=id]`, "office"), chromedp.SendKeys(`#add-device input[name=url]`, spareURL),
-		chromedp.SendKeys(`#add-device input[name=interval]`, "1s"), chromedp.Click(`#add-device button[type=submit]`))
-	eventually("the device added", `(document.getElementById("device-msg") || {}).textContent?.includes("Added office")`)
-	eventually("the new device polling", `(() => { const c = document.querySelector('[data-device="office"]'); return !!c && c.textContent.includes("online") && !/\b0 polls/.test(c.textContent) })()`)
-	shot("device-added")
-	run("edit", chromedp.Click(`button[aria-label="Edit device office"]`), chromedp.WaitVisible(`[data-device="office"] textarea[name=entry]`))
-	eventually("the entry to edit", `document.querySelector('[data-device="office"] textarea').value.includes("profile: demo-room")`)
-	eval(`(() => { const a = document.querySelector('[data-device="office"] textarea'); a.value = a.value.replace("interval: 1s", "interval: 2s"); return true })()`)
-	run("save", chromedp.Click(`[data-device="office"] button[type=submit]`))
-	eventually("the device saved", `(document.getElementById("device-msg") || {}).textContent?.includes("Saved office")`)
-	eventually("the edited device polling", `(() => { const c = document.querySelector('[data-device="office"]'); return !!c && c.textContent.includes("online") && !/\b0 polls/.test(c.textContent) })()`)
+	// Add a device through the form generated from the driver's schema,
+	// see it poll, edit and remove it again.
+	b.run("devices", chromedp.Navigate(base+"/#/devices"), chromedp.WaitVisible(`#add-device select[name=driver]`))
+	b.eventually("drivers listed", `document.querySelectorAll("#add-device select[name=driver] option").length > 3`)
+	b.choose(`#add-device select[name=driver]`, "modbus")
+	b.run("the modbus fields", chromedp.WaitVisible(`#add-device input[name=url]`))
+	b.eventually("the schema's defaults and descriptions", `document.querySelector("#add-device input[name=interval]").placeholder === "5s" && document.getElementById("f-url-d").textContent.includes("tcp://")`)
+	b.fill(`#add-device input[name=id]`, "office")
+	b.fill(`#add-device input[name=url]`, spareURL)
+	b.fill(`#add-device input[name=profile]`, "demo-room")
+	b.fill(`#add-device input[name=unit]`, "300")
+	b.run("add with a unit id out of range", chromedp.Click(`#add-device button[type=submit]`))
+	b.eventually("the check's refusal shown", `(document.getElementById("device-msg") || {}).className?.includes("bad") && document.getElementById("device-msg").textContent.includes("300 is out of 0..247")`)
+	b.shot("device-refused")
+	b.fill(`#add-device input[name=unit]`, "")
+	b.fill(`#add-device input[name=interval]`, "1s")
+	b.run("add", chromedp.Click(`#add-device button[type=submit]`))
+	b.eventually("the device added", `(document.getElementById("device-msg") || {}).textContent?.includes("Added office")`)
+	b.eventually("the new device polling", `(() => { const c = document.querySelector('[data-device="office"]'); return !!c && c.textContent.includes("online") && !/\b0 polls/.test(c.textContent) })()`)
+	b.shot("device-added")
+	b.audit("devices")
+	b.responsive("devices")
+	b.run("edit", chromedp.Click(`button[aria-label="Edit device office"]`), chromedp.WaitVisible(`[data-device="office"] textarea[name=entry]`))
+	b.eventually("the entry to edit", `document.querySelector('[data-device="office"] textarea').value.includes("profile: demo-room")`)
+	b.eval(`(() => { const a = document.querySelector('[data-device="office"] textarea'); a.value = a.value.replace("interval: 1s", "interval: 2s"); return true })()`)
+	b.run("save", chromedp.Click(`[data-device="office"] button[type=submit]`))
+	b.eventually("the device saved", `(document.getElementById("device-msg") || {}).textContent?.includes("Saved office")`)
+	b.eventually("the edited device polling", `(() => { const c = document.querySelector('[data-device="office"]'); return !!c && c.textContent.includes("online") && !/\b0 polls/.test(c.textContent) })()`)
 	if data, err := os.ReadFile(path); err != nil || !strings.Contains(string(data), "interval: 2s") {
 		t.Errorf("edited entry not in the config (%v):\n%s", err, data)
 	}
-	eval(`window.__errs = []; addEventListener("error", (e) => __errs.push(e.message)); addEventListener("unhandledrejection", (e) => __errs.push(String(e.reason && e.reason.stack || e.reason))); true`)
-	run("remove", chromedp.Click(`button[aria-label="Remove device office"]`), chromedp.Click(`button[aria-label="Confirm: remove device office"]`))
-	eventually("the device gone", `!document.querySelector('[data-device="office"]') && document.querySelectorAll("[data-device]").length === 3`)
-	shot("device-removed")
+	b.eval(`window.__errs = []; addEventListener("error", (e) => __errs.push(e.message)); addEventListener("unhandledrejection", (e) => __errs.push(String(e.reason && e.reason.stack || e.reason))); true`)
+	b.run("remove", chromedp.Click(`button[aria-label="Remove device office"]`), chromedp.Click(`button[aria-label="Confirm: remove device office"]`))
+	b.eventually("the device gone", `!document.querySelector('[data-device="office"]') && document.querySelectorAll("[data-device]").length === 3`)
+	b.shot("device-removed")
 	checkConfigKept(t, path)
+	uiScan(b, strings.TrimPrefix(spareURL, "tcp://"))
 
-	run("log out", chromedp.Click(`#logout`), chromedp.WaitVisible(`form.login`))
-	t.Logf("screenshots in %s", shots)
+	b.run("log out", chromedp.Click(`#logout`), chromedp.WaitVisible(`form.login`))
+	uiViewer(b)
+	t.Logf("screenshots in %s", b.shots)
 }
 
 // checkAPIAccess: with auth token nothing is readable or writable without a

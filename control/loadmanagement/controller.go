@@ -29,6 +29,7 @@ const (
 	ReasonLimitZero   = "max_total_cur_prc is 0"
 	ReasonSwitchPhase = "allocated; phases switched"
 	ReasonRaiseDelay  = "allocated; raise waits for raise_delay"
+	ReasonLimited     = "current_limit below the minimum"
 )
 
 // charger is one managed charger's state, owned by the cycle.
@@ -63,6 +64,7 @@ type inputs struct {
 	prc      float64
 	mode     string
 	priority map[string]float64
+	limit    map[string]float64 // <charger>_current_limit: A, caps the charger's maximum
 }
 
 // Controller runs the load management cycle. Cycle is called by one
@@ -106,7 +108,7 @@ func New(b *bus.Bus, cfg *Config, log *slog.Logger) *Controller {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Controller{bus: b, cfg: cfg, log: log, byID: map[string]*charger{},
-		in: inputs{prc: cfg.MaxTotalCurPrc, mode: cfg.Mode, priority: map[string]float64{}}}
+		in: inputs{prc: cfg.MaxTotalCurPrc, mode: cfg.Mode, priority: map[string]float64{}, limit: map[string]float64{}}}
 	for _, ch := range cfg.Chargers {
 		c.addCharger(cfg.Defaults.resolve(ch))
 	}
@@ -120,6 +122,7 @@ func (c *Controller) addCharger(ch Charger) *charger {
 	c.byID[ch.Device] = st
 	c.mu.Lock()
 	c.in.priority[ch.Device] = ch.Priority
+	c.in.limit[ch.Device] = ch.MaxCurrent
 	c.mu.Unlock()
 	return st
 }
@@ -132,6 +135,10 @@ func (c *Controller) snapshot() inputs {
 	in.priority = make(map[string]float64, len(c.in.priority))
 	for k, v := range c.in.priority {
 		in.priority[k] = v
+	}
+	in.limit = make(map[string]float64, len(c.in.limit))
+	for k, v := range c.in.limit {
+		in.limit[k] = v
 	}
 	return in
 }

@@ -1,6 +1,7 @@
 package loadmanagement
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -182,5 +183,34 @@ func TestExportMakesCurrentNegative(t *testing.T) {
 	c.Resolve()
 	if got, ok := c.siteCurrents(); !ok || got != [3]float64{-10, 5, 7} {
 		t.Fatalf("site currents %v %v, want [-10 5 7] (L3 has no power reading: as read)", got, ok)
+	}
+}
+
+// TestCurrentLimitCycles: the <charger>_current_limit input (the charging
+// manager's wallbox control, dialect/cfos) caps one charger at run time;
+// below its minimum the charger gets 0 with its own reason; the limit is
+// checked against the charger's maximum by the write path.
+func TestCurrentLimitCycles(t *testing.T) {
+	s := newSite(t, 2, func(c *Config) {
+		c.Chargers = []Charger{{Device: "wb1", MaxCurrent: 16}, {Device: "wb2", MaxCurrent: 16}}
+	})
+	run(t, s, []step{
+		{name: "22 A free, 11 A each", do: base(10), writes: "wb1/max_current=11; wb2/max_current=11", reason: ReasonAllocated},
+		{name: "wb1 capped at 8 A: wb2 gets the rest", do: func(s *site) { s.input("wb1_current_limit", 8.0) }, writes: "wb1/max_current=8; wb2/max_current=14"},
+		{name: "duplicate cap: no writes", do: func(s *site) { s.input("wb1_current_limit", 8.0) }, writes: ""},
+		{name: "more room: wb2 to its maximum, wb1 stays capped", do: base(0), writes: "wb2/max_current=16"},
+		{name: "cap 4 A is below the 6 A minimum: 0", do: func(s *site) { s.input("wb1_current_limit", 4.0) }, writes: "wb1/max_current=0"},
+		{name: "cap lifted", do: func(s *site) { s.input("wb1_current_limit", 16.0) }, writes: "wb1/max_current=16"},
+	})
+	if got := s.output("wb1_current_limit"); got != 16.0 {
+		t.Fatalf("wb1_current_limit = %v, want 16", got)
+	}
+	s.input("wb1_current_limit", 4.0)
+	s.cycle()
+	if got := s.output("wb1_reason"); got != ReasonLimited {
+		t.Fatalf("wb1_reason = %v, want %q", got, ReasonLimited)
+	}
+	if _, err := s.b.Write(context.Background(), DeviceID, "wb1_current_limit", 17.0); err == nil {
+		t.Fatal("a limit above the charger's maximum (16 A) was accepted")
 	}
 }

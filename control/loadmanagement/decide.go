@@ -55,6 +55,8 @@ func (c *Controller) decide(in inputs, site [3]float64, now int64) {
 		switch {
 		case !active:
 			ch.alloc, ch.reason = 0, why
+		case in.limit[ch.Device] < wholeMin(ch.MinCurrent):
+			ch.alloc, ch.reason = 0, ReasonLimited
 		case gate != "":
 			ch.alloc, ch.reason = 0, gate
 		default:
@@ -141,6 +143,9 @@ func (c *Controller) demandOf(ch *charger, phases int, in inputs) demand {
 	hi := ch.MaxCurrent
 	if meta, _, _, ok := c.bus.Datapoint(ch.Device, "max_current"); ok && meta.Max != nil {
 		hi = min(hi, *meta.Max)
+	}
+	if l, ok := in.limit[ch.Device]; ok {
+		hi = min(hi, l)
 	}
 	return demand{on: phaseSet(phases, ch.Phase), min: wholeMin(ch.MinCurrent), max: math.Floor(hi + 1e-9), prio: in.priority[ch.Device]}
 }

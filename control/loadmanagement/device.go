@@ -14,11 +14,13 @@ func (c *Controller) Register() error {
 	pts := []model.Datapoint{
 		{Name: "max_total_cur_prc", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "%", Min: ptr(0), Max: ptr(100),
 			Description: "share of site_max_current the chargers may use (like cFos max_total_cur_prc; not persisted)"}},
+		{Name: "site_max_current", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "A",
+			Description: "site_max_current of the configuration: A per phase before max_total_cur_prc"}},
 		{Name: "mode", Meta: model.Meta{Kind: model.Actuator, Format: model.DiscreteText, Allowed: modesAny(),
 			Description: "distribution: equal, priority, pv (surplus only) or price (while the price is below the limit)"}},
 	}
 	for _, ch := range c.chargers {
-		pts = append(pts, chargerPoints(ch.Device)...)
+		pts = append(pts, chargerPoints(ch.Device, ch.MaxCurrent)...)
 	}
 	st := model.DeviceState{Device: DeviceID, Driver: DeviceID, Online: true, LastSeen: model.NowMs()}
 	if err := c.bus.AddDevice(st, pts, inputWriter{c}, 0); err != nil {
@@ -29,9 +31,11 @@ func (c *Controller) Register() error {
 	vals := []model.Value{
 		{Device: DeviceID, Name: "max_total_cur_prc", Value: in.prc, Time: now, Quality: model.Good},
 		{Device: DeviceID, Name: "mode", Value: in.mode, Time: now, Quality: model.Good},
+		{Device: DeviceID, Name: "site_max_current", Value: c.cfg.SiteMaxCurrent, Time: now, Quality: model.Good},
 	}
 	for _, ch := range c.chargers {
-		vals = append(vals, model.Value{Device: DeviceID, Name: ch.Device + "_priority", Value: in.priority[ch.Device], Time: now, Quality: model.Good})
+		vals = append(vals, model.Value{Device: DeviceID, Name: ch.Device + "_priority", Value: in.priority[ch.Device], Time: now, Quality: model.Good},
+			model.Value{Device: DeviceID, Name: ch.Device + "_current_limit", Value: in.limit[ch.Device], Time: now, Quality: model.Good})
 	}
 	c.bus.Publish(vals...)
 	return nil
@@ -48,10 +52,12 @@ func modesAny() []any {
 }
 
 // chargerPoints are a charger's datapoints on the loadmanagement device.
-func chargerPoints(dev string) []model.Datapoint {
+func chargerPoints(dev string, maxA float64) []model.Datapoint {
 	return []model.Datapoint{
 		{Name: dev + "_priority", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Min: ptr(0), Max: ptr(100),
 			Description: "priority of " + dev + ": higher gets its minimum (and in mode priority its maximum) first"}},
+		{Name: dev + "_current_limit", Meta: model.Meta{Kind: model.Actuator, Format: model.ContinuousNumeric, Unit: "A", Min: ptr(0), Max: ptr(maxA),
+			Description: "run-time cap of " + dev + "'s current (A, not persisted; starts at its max_current; below its minimum it gets 0)"}},
 		{Name: dev + "_allocated_current", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "A",
 			Description: "current allocated to " + dev + " per phase (0 or at least its minimum)"}},
 		{Name: dev + "_reason", Meta: model.Meta{Kind: model.Sensor, Format: model.GenericText,
@@ -86,6 +92,14 @@ func (w inputWriter) Write(_ context.Context, name string, v any) (any, error) {
 		}
 		f, _ := model.AsFloat(v)
 		c.in.priority[dev], v = f, f
+	case strings.HasSuffix(name, "_current_limit"):
+		dev := strings.TrimSuffix(name, "_current_limit")
+		if _, ok := c.in.limit[dev]; !ok {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("%s: not a managed charger", dev)
+		}
+		f, _ := model.AsFloat(v)
+		c.in.limit[dev], v = f, f
 	default:
 		c.mu.Unlock()
 		return nil, fmt.Errorf("%s is not an input", name)
@@ -157,11 +171,13 @@ func (c *Controller) discover(devices []string, has map[string]model.Kind) {
 		if _, ok := c.byID[d]; ok || !isCharger(d) {
 			continue
 		}
-		c.addCharger(c.cfg.Defaults.resolve(Charger{Device: d}))
-		if err := c.bus.AddDatapoints(DeviceID, chargerPoints(d)...); err != nil {
+		ch := c.addCharger(c.cfg.Defaults.resolve(Charger{Device: d}))
+		if err := c.bus.AddDatapoints(DeviceID, chargerPoints(d, ch.MaxCurrent)...); err != nil {
 			c.log.Warn("load management: charger datapoints", "device", d, "err", err)
 		}
-		c.bus.Publish(model.Value{Device: DeviceID, Name: d + "_priority", Value: 0.0, Time: model.NowMs(), Quality: model.Good})
+		now := model.NowMs()
+		c.bus.Publish(model.Value{Device: DeviceID, Name: d + "_priority", Value: 0.0, Time: now, Quality: model.Good},
+			model.Value{Device: DeviceID, Name: d + "_current_limit", Value: ch.MaxCurrent, Time: now, Quality: model.Good})
 		c.log.Info("load management manages charger", "device", d)
 	}
 	kept := c.chargers[:0]
@@ -173,8 +189,9 @@ func (c *Controller) discover(devices []string, has map[string]model.Kind) {
 		delete(c.byID, ch.Device)
 		c.mu.Lock()
 		delete(c.in.priority, ch.Device)
+		delete(c.in.limit, ch.Device)
 		c.mu.Unlock()
-		_ = c.bus.RemoveDatapoints(DeviceID, ch.Device+"_priority", ch.Device+"_allocated_current", ch.Device+"_reason")
+		_ = c.bus.RemoveDatapoints(DeviceID, ch.Device+"_priority", ch.Device+"_current_limit", ch.Device+"_allocated_current", ch.Device+"_reason")
 		c.log.Info("load management: charger gone", "device", ch.Device)
 	}
 	c.chargers = kept

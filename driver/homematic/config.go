@@ -13,15 +13,15 @@ import (
 type Config struct {
 	config.DeviceCommon `yaml:",inline"`
 
-	URL         string            `yaml:"url"`          // the CCU's XML-RPC interface, like http://ccu:2010
-	Callback    string            `yaml:"callback"`     // the URL the CCU calls back: http://<this-host>:<port>
-	Listen      string            `yaml:"listen"`       // local address of the callback server; default ":<callback port>"
-	InterfaceID string            `yaml:"interface_id"` // id given to init; default "gridbox-<id>"
-	ReinitAfter config.Duration   `yaml:"reinit_after"` // re-init when no event arrived for this long
-	Retry       config.Duration   `yaml:"retry"`        // delay after a failed setup
-	Timeout     config.Duration   `yaml:"timeout"`      // per call to the CCU
-	MaxBody     int64             `yaml:"max_body"`     // cap of one XML-RPC body in bytes
-	Names       map[string]string `yaml:"names"`        // "<ADDRESS>/<PARAM>" → datapoint name
+	URL         string            `yaml:"url" doc:"the CCU's XML-RPC interface, like http://ccu:2010"`
+	Callback    string            `yaml:"callback" doc:"the URL the CCU calls back: http://<this-host>:<port>"`
+	Listen      string            `yaml:"listen" doc:"local address of the callback server; default \":<callback port>\""`
+	InterfaceID string            `yaml:"interface_id" doc:"id given to init; default \"gridbox-<id>\""`
+	ReinitAfter config.Duration   `yaml:"reinit_after" doc:"re-init when no event arrived for this long"`
+	Retry       config.Duration   `yaml:"retry" doc:"delay after a failed setup"`
+	Timeout     config.Duration   `yaml:"timeout" doc:"per call to the CCU"`
+	MaxBody     int64             `yaml:"max_body" doc:"cap of one XML-RPC body in bytes"`
+	Names       map[string]string `yaml:"names" doc:"\"<ADDRESS>/<PARAM>\" → datapoint name"`
 }
 
 // Defaults of the optional keys.

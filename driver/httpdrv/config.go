@@ -17,20 +17,20 @@ import (
 type Config struct {
 	config.DeviceCommon `yaml:",inline"`
 
-	URL         string            `yaml:"url"`     // the request URL; with a profile the device's base URL
-	Method      string            `yaml:"method"`  // GET (default), POST, ...
-	Headers     map[string]string `yaml:"headers"` // extra request headers
-	Body        string            `yaml:"body"`    // request body template ({{.Unit}})
-	Auth        *Auth             `yaml:"auth"`    // basic or bearer
-	Format      string            `yaml:"format"`  // json, xml or keyvalue
-	Profile     string            `yaml:"profile"` // built-in profile name or file path
-	Units       []string          `yaml:"units"`   // one request per unit (meter id), {{.Unit}} in url and body
+	URL         string            `yaml:"url" doc:"the request URL; with a profile the device's base URL" required:"true"`
+	Method      string            `yaml:"method" doc:"GET (default), POST, ..."`
+	Headers     map[string]string `yaml:"headers" doc:"extra request headers"`
+	Body        string            `yaml:"body" doc:"request body template ({{.Unit}})"`
+	Auth        *Auth             `yaml:"auth" doc:"basic or bearer"`
+	Format      string            `yaml:"format" doc:"json, xml or keyvalue" enum:"json|xml|keyvalue"`
+	Profile     string            `yaml:"profile" doc:"built-in profile name or file path"`
+	Units       []string          `yaml:"units" doc:"one request per unit (meter id), {{.Unit}} in url and body"`
 	Datapoints  []Point           `yaml:"datapoints"`
-	Interval    config.Duration   `yaml:"interval"`  // poll interval
-	Timeout     config.Duration   `yaml:"timeout"`   // per request
-	Pause       *config.Duration  `yaml:"pause"`     // between two requests (rate limit); unset: the profile's
-	MaxBody     int64             `yaml:"max_body"`  // answers above this many bytes are refused
-	MinWriteGap config.Duration   `yaml:"write_gap"` // minimum time between two writes to one datapoint
+	Interval    config.Duration   `yaml:"interval" doc:"poll interval"`
+	Timeout     config.Duration   `yaml:"timeout" doc:"per request"`
+	Pause       *config.Duration  `yaml:"pause" doc:"between two requests (rate limit); unset: the profile's"`
+	MaxBody     int64             `yaml:"max_body" doc:"answers above this many bytes are refused"`
+	MinWriteGap config.Duration   `yaml:"write_gap" doc:"minimum time between two writes to one datapoint"`
 }
 
 // Auth is basic (username, password) or bearer (token) authentication.

@@ -14,11 +14,11 @@ import (
 type Config struct {
 	config.DeviceCommon `yaml:",inline"`
 
-	URL      string          `yaml:"url"`      // udp://host:7090
-	Listen   string          `yaml:"listen"`   // local UDP address the answers come to; default :7090
-	Interval config.Duration `yaml:"interval"` // poll interval
-	Timeout  config.Duration `yaml:"timeout"`  // per request
-	Gap      config.Duration `yaml:"gap"`      // pause between two requests to the station, ≥ 100ms
+	URL      string          `yaml:"url" doc:"udp://host:7090" required:"true"`
+	Listen   string          `yaml:"listen" doc:"local UDP address the answers come to; default :7090"`
+	Interval config.Duration `yaml:"interval" doc:"poll interval"`
+	Timeout  config.Duration `yaml:"timeout" doc:"per request"`
+	Gap      config.Duration `yaml:"gap" doc:"pause between two requests to the station, ≥ 100ms"`
 }
 
 // Defaults of the optional keys.

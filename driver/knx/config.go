@@ -17,15 +17,15 @@ import (
 type Config struct {
 	config.DeviceCommon `yaml:",inline"`
 
-	URL         string          `yaml:"url"`           // udp://gateway:3671
-	Mode        string          `yaml:"mode"`          // tunnel (default) or routing
-	Profile     string          `yaml:"profile"`       // file in the building framework's KNX key form
-	Datapoints  []Datapoint     `yaml:"datapoints"`    // by group address and DPT
-	ReadAtStart bool            `yaml:"read_at_start"` // group read to every group address after connecting
-	Timeout     config.Duration `yaml:"timeout"`       // connect and per-request timeout
-	Heartbeat   config.Duration `yaml:"heartbeat"`     // tunnel connection-state check interval
-	Backoff     config.Duration `yaml:"backoff"`       // first reconnect delay, doubling up to a minute
-	MinWriteGap config.Duration `yaml:"write_gap"`     // minimum time between two writes to one datapoint
+	URL         string          `yaml:"url" doc:"udp://gateway:3671" required:"true"`
+	Mode        string          `yaml:"mode" doc:"tunnel (default) or routing" enum:"tunnel|routing"`
+	Profile     string          `yaml:"profile" doc:"file in the building framework's KNX key form"`
+	Datapoints  []Datapoint     `yaml:"datapoints" doc:"by group address and DPT"`
+	ReadAtStart bool            `yaml:"read_at_start" doc:"group read to every group address after connecting"`
+	Timeout     config.Duration `yaml:"timeout" doc:"connect and per-request timeout"`
+	Heartbeat   config.Duration `yaml:"heartbeat" doc:"tunnel connection-state check interval"`
+	Backoff     config.Duration `yaml:"backoff" doc:"first reconnect delay, doubling up to a minute"`
+	MinWriteGap config.Duration `yaml:"write_gap" doc:"minimum time between two writes to one datapoint"`
 }
 
 // Datapoint is one group address read or written with a DPT.

@@ -13,21 +13,21 @@ import (
 type Config struct {
 	config.DeviceCommon `yaml:",inline"`
 
-	URL          string          `yaml:"url"`           // tcp://host:port, rtu:///dev/ttyUSB0?baud=9600, rtuovertcp://host:port
-	Unit         *int            `yaml:"unit"`          // unit id; nil: the profile's, else 1
-	Profile      string          `yaml:"profile"`       // built-in profile name or file path
-	Registers    []Register      `yaml:"registers"`     // inline registers, added to / replacing the profile's by name
-	Interval     config.Duration `yaml:"interval"`      // poll interval
-	Timeout      config.Duration `yaml:"timeout"`       // per request
-	Retries      int             `yaml:"retries"`       // retries of a failed request
-	Backoff      config.Duration `yaml:"backoff"`       // first retry delay, doubling, capped at interval
-	Pause        config.Duration `yaml:"pause"`         // pause between two requests on the connection
-	ConnectDelay config.Duration `yaml:"connect_delay"` // wait after connecting before the first request
-	Disconnect   bool            `yaml:"disconnect"`    // close the connection after each poll
-	MaxGap       int             `yaml:"max_gap"`       // unused registers a merged read may skip
-	MaxRegisters int             `yaml:"max_registers"` // registers per read, ≤ 125
-	MinWriteGap  config.Duration `yaml:"write_gap"`     // minimum time between two writes to one datapoint
-	Overrides    Overrides       `yaml:"overrides"`     // protect / watchdog by datapoint name (overrides.go)
+	URL          string          `yaml:"url" doc:"tcp://host:port, rtu:///dev/ttyUSB0?baud=9600, rtuovertcp://host:port" required:"true"`
+	Unit         *int            `yaml:"unit" doc:"unit id; nil: the profile's, else 1"`
+	Profile      string          `yaml:"profile" doc:"built-in profile name or file path"`
+	Registers    []Register      `yaml:"registers" doc:"inline registers, added to / replacing the profile's by name"`
+	Interval     config.Duration `yaml:"interval" doc:"poll interval"`
+	Timeout      config.Duration `yaml:"timeout" doc:"per request"`
+	Retries      int             `yaml:"retries" doc:"retries of a failed request"`
+	Backoff      config.Duration `yaml:"backoff" doc:"first retry delay, doubling, capped at interval"`
+	Pause        config.Duration `yaml:"pause" doc:"pause between two requests on the connection"`
+	ConnectDelay config.Duration `yaml:"connect_delay" doc:"wait after connecting before the first request"`
+	Disconnect   bool            `yaml:"disconnect" doc:"close the connection after each poll"`
+	MaxGap       int             `yaml:"max_gap" doc:"unused registers a merged read may skip"`
+	MaxRegisters int             `yaml:"max_registers" doc:"registers per read, ≤ 125"`
+	MinWriteGap  config.Duration `yaml:"write_gap" doc:"minimum time between two writes to one datapoint"`
+	Overrides    Overrides       `yaml:"overrides" doc:"protect / watchdog by datapoint name (overrides.go)"`
 }
 
 // Defaults of the optional keys.

@@ -18,17 +18,17 @@ import (
 type Config struct {
 	config.DeviceCommon `yaml:",inline"`
 
-	Broker     string  `yaml:"broker"`      // mqtt://[user:pass@]host[:port], mqtts://, mqtt5://, mqtts5://
-	CAFile     string  `yaml:"ca_file"`     // PEM CAs trusted for mqtts instead of the system roots
-	Username   string  `yaml:"username"`    // instead of user:pass@ in the URL
-	Password   string  `yaml:"password"`    //
-	ClientID   string  `yaml:"client_id"`   // default gridbox-<id>
-	QoS        int     `yaml:"qos"`         // of the subscriptions and writes, 0 or 1
-	Topic      string  `yaml:"topic"`       // default topic of datapoints without one (profiles)
-	Profile    string  `yaml:"profile"`     // built-in profile name or file path with datapoints
-	Datapoints []Point `yaml:"datapoints"`  // added to / replacing the profile's by name
-	MaxPayload int     `yaml:"max_payload"` // bytes; larger messages are counted and dropped
-	MaxPoints  int     `yaml:"max_points"`  // datapoints created at run time (wildcards, objects)
+	Broker     string  `yaml:"broker" doc:"mqtt://[user:pass@]host[:port], mqtts://, mqtt5://, mqtts5://" required:"true"`
+	CAFile     string  `yaml:"ca_file" doc:"PEM CAs trusted for mqtts instead of the system roots"`
+	Username   string  `yaml:"username" doc:"instead of user:pass@ in the URL"`
+	Password   string  `yaml:"password"`
+	ClientID   string  `yaml:"client_id" doc:"default gridbox-<id>"`
+	QoS        int     `yaml:"qos" doc:"of the subscriptions and writes, 0 or 1" enum:"0|1"`
+	Topic      string  `yaml:"topic" doc:"default topic of datapoints without one (profiles)"`
+	Profile    string  `yaml:"profile" doc:"built-in profile name or file path with datapoints"`
+	Datapoints []Point `yaml:"datapoints" doc:"added to / replacing the profile's by name"`
+	MaxPayload int     `yaml:"max_payload" doc:"bytes; larger messages are counted and dropped"`
+	MaxPoints  int     `yaml:"max_points" doc:"datapoints created at run time (wildcards, objects)"`
 }
 
 // Point is one configured datapoint (or, with wildcards, a family of them).

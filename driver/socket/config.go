@@ -14,13 +14,13 @@ import (
 type Config struct {
 	config.DeviceCommon `yaml:",inline"`
 
-	URL         string          `yaml:"url"`          // tcp://host:port
-	Format      string          `yaml:"format"`       // json or yaml
-	Delimiter   string          `yaml:"delimiter"`    // newline (one document per line) or document; default: json newline, yaml document
-	Timeout     config.Duration `yaml:"timeout"`      // nothing received within: reconnect
-	Backoff     config.Duration `yaml:"backoff"`      // first reconnect delay, doubling
-	MaxBackoff  config.Duration `yaml:"max_backoff"`  // cap of the reconnect delay
-	MaxDocument int64           `yaml:"max_document"` // bigger documents are dropped and counted
+	URL         string          `yaml:"url" doc:"tcp://host:port" required:"true"`
+	Format      string          `yaml:"format" doc:"json or yaml" enum:"json|yaml"`
+	Delimiter   string          `yaml:"delimiter" doc:"newline (one document per line) or document; default: json newline, yaml document" enum:"newline|document"`
+	Timeout     config.Duration `yaml:"timeout" doc:"nothing received within: reconnect"`
+	Backoff     config.Duration `yaml:"backoff" doc:"first reconnect delay, doubling"`
+	MaxBackoff  config.Duration `yaml:"max_backoff" doc:"cap of the reconnect delay"`
+	MaxDocument int64           `yaml:"max_document" doc:"bigger documents are dropped and counted"`
 	Datapoints  []Point         `yaml:"datapoints"`
 }
 

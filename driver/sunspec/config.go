@@ -15,15 +15,15 @@ import (
 type Config struct {
 	config.DeviceCommon `yaml:",inline"`
 
-	URL         string          `yaml:"url"`       // tcp://host:port or rtuovertcp://host:port
-	Unit        *int            `yaml:"unit"`      // one unit id (default 1)
-	Units       []int           `yaml:"units"`     // several unit ids behind the URL, read in this order
-	Base        *int            `yaml:"base"`      // the address of the "SunS" marker; nil: discover
-	Interval    config.Duration `yaml:"interval"`  // poll interval
-	Timeout     config.Duration `yaml:"timeout"`   // per request
-	Retries     int             `yaml:"retries"`   // retries of a read that failed with an I/O error or timeout
-	Backoff     config.Duration `yaml:"backoff"`   // first retry delay, doubling, capped at interval
-	MinWriteGap config.Duration `yaml:"write_gap"` // minimum time between two writes to one datapoint
+	URL         string          `yaml:"url" doc:"tcp://host:port or rtuovertcp://host:port" required:"true"`
+	Unit        *int            `yaml:"unit" doc:"one unit id (default 1)"`
+	Units       []int           `yaml:"units" doc:"several unit ids behind the URL, read in this order"`
+	Base        *int            `yaml:"base" doc:"the address of the \"SunS\" marker; nil: discover"`
+	Interval    config.Duration `yaml:"interval" doc:"poll interval"`
+	Timeout     config.Duration `yaml:"timeout" doc:"per request"`
+	Retries     int             `yaml:"retries" doc:"retries of a read that failed with an I/O error or timeout"`
+	Backoff     config.Duration `yaml:"backoff" doc:"first retry delay, doubling, capped at interval"`
+	MinWriteGap config.Duration `yaml:"write_gap" doc:"minimum time between two writes to one datapoint"`
 }
 
 // Defaults of the optional keys.
