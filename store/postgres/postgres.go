@@ -67,7 +67,8 @@ type Store struct {
 	pool      *pgxpool.Pool
 	timescale bool // samples is a TimescaleDB hypertable
 
-	wmu       sync.Mutex // serialises writes
+	wmu       sync.Mutex      // serialises writes, guards maxTS
+	maxTS     map[int64]int64 // newest stored ts per datapoint id, filled on first write
 	ids       samples.IDs
 	closeOnce sync.Once
 }
@@ -134,7 +135,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{opts: o, log: log, pool: pool}
+	s := &Store{opts: o, log: log, pool: pool, maxTS: map[int64]int64{}}
 	if err := s.setup(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %s: %w", Redacted(o.URL), err)

@@ -21,7 +21,9 @@ import (
 // rawBuckets recomputes the 1-minute buckets of the runs from samples.
 // $1..$3 are the runs (dp, first bucket, last bucket ms); the first and last
 // of each bucket are taken by ts, e sums the lines between the bucket's
-// consecutive values.
+// consecutive values. The LATERAL subquery makes each run one range scan
+// of the samples key (a join on the arrays was planned as a scan of the
+// whole table).
 var rawBuckets = `INSERT INTO rollups (dp, res, b, n, sum, mn, mx, ft, fv, lt, lv, e)
 SELECT dp, $4, b, count(*), sum(num), min(num), max(num),
 	min(ts), (array_agg(num ORDER BY ts))[1], max(ts), (array_agg(num ORDER BY ts DESC))[1],
@@ -29,10 +31,10 @@ SELECT dp, $4, b, count(*), sum(num), min(num), max(num),
 FROM (
 	SELECT dp, b, ts, num, (ts - lag(ts) OVER w) * (num + lag(num) OVER w) / 2.0 AS seg
 	FROM (
-		SELECT s.dp, s.ts, s.num, s.ts - (((s.ts % $4) + $4) % $4) AS b
-		FROM samples s JOIN unnest($1::integer[], $2::bigint[], $3::bigint[]) AS u(dp, lo, hi)
-			ON s.dp = u.dp AND s.ts BETWEEN u.lo AND u.hi + $4 - 1
-		WHERE ` + goodCond + `
+		SELECT u.dp, s.ts, s.num, s.ts - (((s.ts % $4) + $4) % $4) AS b
+		FROM unnest($1::integer[], $2::bigint[], $3::bigint[]) AS u(dp, lo, hi)
+		CROSS JOIN LATERAL (SELECT ts, num FROM samples
+			WHERE dp = u.dp AND ts BETWEEN u.lo AND u.hi + $4 - 1 AND ` + goodCond + `) s
 	) v
 	WINDOW w AS (PARTITION BY dp, b ORDER BY ts)
 ) x GROUP BY dp, b`
@@ -47,12 +49,19 @@ FROM (
 	SELECT dp, pb, b, n, sum, mn, mx, ft, fv, lt, lv, e,
 		(ft - lag(lt) OVER w) * (fv + lag(lv) OVER w) / 2.0 AS seg
 	FROM (
-		SELECT r.*, r.b - (((r.b % $4) + $4) % $4) AS pb
-		FROM rollups r JOIN unnest($1::integer[], $2::bigint[], $3::bigint[]) AS u(dp, lo, hi)
-			ON r.dp = u.dp AND r.res = $5 AND r.b BETWEEN u.lo AND u.hi + $4 - 1
+		SELECT u.dp, r.*, r.b - (((r.b % $4) + $4) % $4) AS pb
+		FROM unnest($1::integer[], $2::bigint[], $3::bigint[]) AS u(dp, lo, hi)
+		CROSS JOIN LATERAL (SELECT b, n, sum, mn, mx, ft, fv, lt, lv, e FROM rollups
+			WHERE dp = u.dp AND res = $5 AND b BETWEEN u.lo AND u.hi + $4 - 1) r
 	) v
 	WINDOW w AS (PARTITION BY dp, pb ORDER BY b)
 ) x GROUP BY dp, pb`
+
+// deleteBuckets deletes the buckets of resolution $4 in the runs, by their
+// row ids found with one range scan of the key per run.
+const deleteBuckets = `DELETE FROM rollups WHERE ctid = ANY(ARRAY(
+	SELECT r.ctid FROM unnest($1::integer[], $2::bigint[], $3::bigint[]) AS u(dp, lo, hi)
+	CROSS JOIN LATERAL (SELECT ctid FROM rollups WHERE dp = u.dp AND res = $4 AND b BETWEEN u.lo AND u.hi) r))`
 
 // goodCond selects the values aggregates take: good quality, numbers, not NULL.
 var goodCond = fmt.Sprintf("q = %d AND kind = %d AND num IS NOT NULL", samples.QGood, samples.KindNumber)
@@ -109,8 +118,7 @@ func refreshRollups(ctx context.Context, tx pgx.Tx, rows []row) error {
 // again; a bucket left without values stays deleted.
 func refreshLevel(ctx context.Context, tx pgx.Tx, l int, set runSet) error {
 	res := samples.RollupRes[l]
-	if _, err := tx.Exec(ctx, `DELETE FROM rollups r USING unnest($1::integer[], $2::bigint[], $3::bigint[]) AS u(dp, lo, hi)
-		WHERE r.dp = u.dp AND r.res = $4 AND r.b BETWEEN u.lo AND u.hi`, set.dps, set.first, set.end, res); err != nil {
+	if _, err := tx.Exec(ctx, deleteBuckets, set.dps, set.first, set.end, res); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
 	var err error
