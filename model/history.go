@@ -8,7 +8,8 @@ import (
 )
 
 // Aggregations accepted by history queries.
-var aggs = []string{"mean", "min", "max", "last", "first", "sum", "count"}
+// energy is the integral of a power datapoint in Wh (docs/api.md).
+var aggs = []string{"mean", "min", "max", "last", "first", "sum", "count", "energy"}
 
 // Aggs returns the valid aggregation names.
 func Aggs() []string { return append([]string(nil), aggs...) }

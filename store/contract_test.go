@@ -2,11 +2,14 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gridbox/gridbox/bus"
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/gateway"
 	"github.com/gridbox/gridbox/model"
@@ -72,7 +75,7 @@ func TestKindURL(t *testing.T) {
 		{"store: {}\n", map[string]string{"GRIDBOX_STORE_URL": "postgres://db/gridbox"}, ""},
 		{"store:\n  path: ./data\n  url: postgres://db/gridbox\n", nil, "g.yaml:4: store.url: path and url are mutually exclusive"},
 		{"store: {path: ./data}\n", map[string]string{"GRIDBOX_STORE_URL": "postgres://db/gridbox"}, "store.url: path and url are mutually exclusive"},
-		{"store:\n  url: postgres://db/gridbox\n  retention: {raw: 30d}\n", nil, "g.yaml:4: store.retention: not supported with url yet"},
+		{"store:\n  url: postgres://db/gridbox\n  retention: {raw: 30d, 1m: 1y}\n", nil, ""},
 		{"store: {url: \"mysql://u:s3cret@db/x\"}\n", nil, "g.yaml:2: store.url: mysql://u:xxxxx@db/x: scheme \"mysql\""},
 		{"store: {url: \"postgres://u:s3cret@db/x?sslmode=sometimes\"}\n", nil, "g.yaml:2: store.url: postgres://u:xxxxx@db/x?sslmode=sometimes: invalid connection URL"},
 	}
@@ -116,5 +119,49 @@ func TestKindOpensPostgres(t *testing.T) {
 	got, err := h.History(context.Background(), model.HistoryQuery{Device: "d", Name: "p", To: 10})
 	if err != nil || len(got) != 1 || got[0].Value != 1.5 {
 		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
+// TestKindEnergyUnits: the store sink answers agg=energy in Wh by the
+// catalog's unit (kW values count a thousand times), refuses it for a
+// datapoint whose unit is not power, and takes a datapoint the catalog
+// does not know (history only) as W.
+func TestKindEnergyUnits(t *testing.T) {
+	b := bus.New()
+	if err := b.AddDevice(model.DeviceState{Device: "pv", Driver: "sim"}, []model.Datapoint{
+		{Name: "p", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "kW"}},
+		{Name: "e", Meta: model.Meta{Kind: model.Sensor, Format: model.ContinuousNumeric, Unit: "kWh"}}}, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	k := store.Kind()
+	cfg := k.NewConfig().(*store.Config)
+	cfg.Path = t.TempDir()
+	snk, err := k.New(context.Background(), cfg, sink.Env{Name: "store", Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Bus: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snk.Close()
+	s := snk.(*store.Store)
+	var vals []model.Value
+	for _, name := range []string{"p", "e"} {
+		for _, dev := range []string{"pv", "old"} {
+			vals = append(vals, model.Value{Device: dev, Name: name, Value: 2.0, Time: 0}, model.Value{Device: dev, Name: name, Value: 2.0, Time: 3_600_000})
+		}
+	}
+	if err := s.Write(context.Background(), vals); err != nil {
+		t.Fatal(err)
+	}
+	q := model.HistoryQuery{Device: "pv", Name: "p", To: 3_600_000 - 1, Interval: time.Hour, Agg: "energy"}
+	if got, err := s.History(context.Background(), q); err != nil || len(got) != 1 || got[0].Value != 2000.0 {
+		t.Errorf("2 kW for an hour: got %v, %v, want 2000 Wh", got, err)
+	}
+	q.Device = "old"
+	if got, err := s.History(context.Background(), q); err != nil || len(got) != 1 || got[0].Value != 2.0 {
+		t.Errorf("history-only datapoint: got %v, %v, want 2 Wh", got, err)
+	}
+	q.Device, q.Name = "pv", "e"
+	var qe *model.QueryError
+	if _, err := s.History(context.Background(), q); !errors.As(err, &qe) || qe.Field != "agg" || !strings.Contains(qe.Msg, `"kWh"`) {
+		t.Errorf("kWh datapoint: got %v, want a QueryError on agg naming the unit", err)
 	}
 }

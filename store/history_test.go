@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gridbox/gridbox/model"
+	"github.com/gridbox/gridbox/store/samples"
+	"github.com/gridbox/gridbox/store/storetest"
 )
 
 // genHistory makes seeded random values for pv/p over several one-minute
@@ -115,11 +117,14 @@ func TestHistoryAggregatesMatchGo(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := expectAgg(vals, rg.from, rg.to, rg.iv.Milliseconds(), agg)
+				want, compare := expectAgg(vals, rg.from, rg.to, rg.iv.Milliseconds(), agg), compareSamples
+				if agg == samples.AggEnergy {
+					want, compare = storetest.ExpectEnergy(vals, rg.from, rg.to, rg.iv.Milliseconds()), storetest.CompareEnergy
+				}
 				if len(want) == 0 {
 					t.Fatal("test data gives no buckets")
 				}
-				compareSamples(t, got, want)
+				compare(t, got, want)
 			})
 		}
 	}

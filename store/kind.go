@@ -3,12 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/gridbox/gridbox/config"
 	"github.com/gridbox/gridbox/sink"
 	"github.com/gridbox/gridbox/store/postgres"
+	"github.com/gridbox/gridbox/store/samples"
 )
 
 // Config is the `store:` section: the embedded SQLite history, or the
@@ -54,7 +54,7 @@ func Kind() sink.Kind {
 				return openPostgres(ctx, cfg, env)
 			}
 			ret, _ := cfg.Retention.Parse() // checked by Validate
-			s, err := Open(ctx, Options{Path: cfg.Dir(), BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics, Retention: ret})
+			s, err := Open(ctx, Options{Path: cfg.Dir(), BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics, Retention: ret, Units: unitsOf(env)})
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", cfg.Dir(), err)
 			}
@@ -66,7 +66,8 @@ func Kind() sink.Kind {
 
 // openPostgres opens the PostgreSQL store that `store.url` selects.
 func openPostgres(ctx context.Context, cfg *Config, env sink.Env) (sink.Sink, error) {
-	s, err := postgres.Open(ctx, postgres.Options{URL: cfg.URL, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics})
+	ret, _ := cfg.Retention.Parse() // checked by Validate
+	s, err := postgres.Open(ctx, postgres.Options{URL: cfg.URL, Retention: ret, BatchSize: cfg.BatchSize, FlushInterval: cfg.FlushInterval.D(), Log: env.Log, Metrics: env.Metrics, Units: unitsOf(env)})
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +85,6 @@ func (c *Config) Validate() []config.FieldError {
 		if err := postgres.CheckURL(c.URL); err != nil {
 			errs = append(errs, config.Errf("url", "%s: %v", postgres.Redacted(c.URL), err))
 		}
-		if !reflect.DeepEqual(c.Retention, DefaultRetention()) {
-			errs = append(errs, config.Errf("retention", "not supported with url yet: the PostgreSQL store keeps every value (docs/store-postgres.md)"))
-		}
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100000 {
 		errs = append(errs, config.Errf("batch_size", "%d: want 1..100000", c.BatchSize))
@@ -98,4 +96,15 @@ func (c *Config) Validate() []config.FieldError {
 	}
 	_, rerrs := c.Retention.Parse()
 	return append(errs, rerrs...)
+}
+
+// unitsOf looks units up in the bus catalog (nil without a bus).
+func unitsOf(env sink.Env) samples.UnitOf {
+	if env.Bus == nil {
+		return nil
+	}
+	return func(device, name string) (string, bool) {
+		dp, _, _, ok := env.Bus.Datapoint(device, name)
+		return dp.Unit, ok
+	}
 }

@@ -11,76 +11,29 @@ import (
 	"github.com/gridbox/gridbox/store/samples"
 )
 
-// Rollup resolutions in ms, finest first. Each divides the next, so a
-// bucket of one level nests in exactly one bucket of every coarser level,
-// and a query interval divisible by a resolution is divisible by every
-// finer one.
-var rollupRes = [...]int64{60_000, 900_000, 3_600_000, 86_400_000}
+// The rollup resolutions, shared with the PostgreSQL store (samples.RollupRes).
+var (
+	rollupRes   = samples.RollupRes
+	rollupNames = samples.RollupNames
+)
 
-// rollupNames are the resolutions as written in config and metric labels.
-var rollupNames = [...]string{"1m", "15m", "1h", "1d"}
+// acc, bucket and the helpers below are samples' (shared with the
+// PostgreSQL store), named short here.
+type (
+	acc        = samples.Acc
+	bucket     = samples.Bucket
+	bucketList = samples.BucketList
+	span       = samples.Span
+)
 
-// acc is the aggregate of the good numeric values of one bucket: what a
-// rollups row holds. It combines with another acc of disjoint values.
-type acc struct {
-	n           int64
-	sum, mn, mx float64
-	ft, lt      int64 // timestamps of the first and last value
-	fv, lv      float64
-}
-
-// single is the acc of one value.
-func single(ts int64, v float64) acc {
-	return acc{n: 1, sum: v, mn: v, mx: v, ft: ts, lt: ts, fv: v, lv: v}
-}
-
-// merge adds o's values to a.
-func (a *acc) merge(o acc) {
-	if a.n == 0 {
-		*a = o
-		return
-	}
-	a.n += o.n
-	a.sum += o.sum
-	a.mn, a.mx = min(a.mn, o.mn), max(a.mx, o.mx)
-	if o.ft < a.ft {
-		a.ft, a.fv = o.ft, o.fv
-	}
-	if o.lt > a.lt {
-		a.lt, a.lv = o.lt, o.lv
-	}
-}
-
-// value answers agg; mean is sum / count.
-func (a *acc) value(agg string) float64 {
-	switch agg {
-	case "mean":
-		return a.sum / float64(a.n)
-	case "min":
-		return a.mn
-	case "max":
-		return a.mx
-	case "sum":
-		return a.sum
-	case "count":
-		return float64(a.n)
-	case "first":
-		return a.fv
-	}
-	return a.lv
-}
-
-// floorTo is the start of the bucket of length r holding ts (floors also
-// for negative ts).
-func floorTo(ts, r int64) int64 { return ts - ((ts%r)+r)%r }
-
-// endOf is the last ms of the bucket [b, b+r), saturating at MaxInt64.
-func endOf(b, r int64) int64 {
-	if b > math.MaxInt64-(r-1) {
-		return math.MaxInt64
-	}
-	return b + r - 1
-}
+var (
+	single   = samples.Single
+	floorTo  = samples.FloorTo
+	endOf    = samples.EndOf
+	runsOf   = samples.RunsOf
+	plan     = samples.Plan
+	coarsest = samples.Coarsest
+)
 
 // aggregated tells whether a row enters aggregates: exactly the filter of
 // the raw aggregate query (good quality, number kind, not NULL/NaN).
@@ -90,39 +43,6 @@ func aggregated(r *row) (float64, bool) {
 		return 0, false
 	}
 	return f, true
-}
-
-// span is an inclusive range of bucket starts of one level.
-type span struct{ first, last int64 }
-
-// runsOf turns sorted bucket starts (duplicates allowed) of resolution r
-// into runs of consecutive buckets.
-func runsOf(bs []int64, r int64) []span {
-	var out []span
-	for _, b := range bs {
-		if n := len(out); n > 0 && (b == out[n-1].last || b == out[n-1].last+r) {
-			out[n-1].last = b
-			continue
-		}
-		out = append(out, span{b, b})
-	}
-	return out
-}
-
-// parentRuns maps runs of level l to the runs of level l+1 holding them.
-// runs are sorted, so the parents are too; touching ones are merged.
-func parentRuns(runs []span, l int) []span {
-	r := rollupRes[l+1]
-	var out []span
-	for _, s := range runs {
-		p := span{floorTo(s.first, r), floorTo(s.last, r)}
-		if n := len(out); n > 0 && p.first <= out[n-1].last+r {
-			out[n-1].last = max(out[n-1].last, p.last)
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 // rollupWriter updates rollups inside one write transaction.
@@ -139,11 +59,11 @@ func (w *rollupWriter) refresh(l int, runs []span) error {
 	for ; l < len(rollupRes); l++ {
 		for _, s := range runs {
 			if err := w.refreshSpan(l, s); err != nil {
-				return fmt.Errorf("refresh %s buckets %d..%d: %w", rollupNames[l], s.first, s.last, err)
+				return fmt.Errorf("refresh %s buckets %d..%d: %w", rollupNames[l], s.First, s.Last, err)
 			}
 		}
 		if l+1 < len(rollupRes) {
-			runs = parentRuns(runs, l)
+			runs = samples.ParentRuns(runs, l)
 		}
 	}
 	return nil
@@ -152,31 +72,31 @@ func (w *rollupWriter) refresh(l int, runs []span) error {
 func (w *rollupWriter) refreshSpan(l int, s span) error {
 	r := rollupRes[l]
 	if _, err := w.tx.ExecContext(w.ctx, `DELETE FROM rollups WHERE dp = ? AND res = ? AND b BETWEEN ? AND ?`,
-		w.dp, r, s.first, s.last); err != nil {
+		w.dp, r, s.First, s.Last); err != nil {
 		return err
 	}
 	var bs bucketList
-	bs.iv = r
+	bs.IV = r
 	var err error
 	if l == 0 {
-		err = scanRaw(w.ctx, w.tx, w.dp, s.first, endOf(s.last, r), bs.add)
+		err = scanRaw(w.ctx, w.tx, w.dp, s.First, endOf(s.Last, r), bs.Add)
 	} else {
-		err = scanRollups(w.ctx, w.tx, w.dp, rollupRes[l-1], s.first, endOf(s.last, r), bs.add)
+		err = scanRollups(w.ctx, w.tx, w.dp, rollupRes[l-1], s.First, endOf(s.Last, r), bs.Add)
 	}
 	if err != nil {
 		return err
 	}
-	return w.put(l, bs.out)
+	return w.put(l, bs.Out)
 }
 
 // put writes buckets of level l, replacing rows with the same key.
 func (w *rollupWriter) put(l int, bs []bucket) error {
 	for i := range bs {
-		a := &bs[i].a
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT OR REPLACE INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			w.dp, rollupRes[l], bs[i].b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv); err != nil {
-			return fmt.Errorf("write %s bucket %d: %w", rollupNames[l], bs[i].b, err)
+		a := &bs[i].A
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT OR REPLACE INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv, e)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			w.dp, rollupRes[l], bs[i].B, a.N, a.Sum, a.Mn, a.Mx, a.FT, a.FV, a.LT, a.LV, a.E); err != nil {
+			return fmt.Errorf("write %s bucket %d: %w", rollupNames[l], bs[i].B, err)
 		}
 	}
 	return nil
@@ -187,17 +107,22 @@ const mergeRowsN = 16
 
 // mergeSQL adds n buckets to stored ones in one statement: count, sum,
 // min and max combine, first and last compare timestamps (every right-hand
-// side of an UPDATE sees the stored row).
+// side of an UPDATE sees the stored row). The merged values are all newer
+// than the stored ones (updateRollups), so the integral is both integrals
+// plus the line from the stored last value to the new first one; should
+// that ever not hold, e becomes NULL and the NOT NULL constraint fails the
+// write instead of storing a wrong integral.
 func mergeSQL(n int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv) VALUES ")
+	b.WriteString("INSERT INTO rollups(dp, res, b, n, sum, mn, mx, ft, fv, lt, lv, e) VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(` ON CONFLICT (dp, res, b) DO UPDATE SET
+		e = CASE WHEN excluded.ft > lt THEN e + excluded.e + (excluded.ft - lt) * (lv + excluded.fv) / 2.0 END,
 		n = n + excluded.n, sum = sum + excluded.sum,
 		mn = min(mn, excluded.mn), mx = max(mx, excluded.mx),
 		ft = CASE WHEN excluded.ft < ft THEN excluded.ft ELSE ft END,
@@ -225,35 +150,46 @@ func prepareMerge(ctx context.Context, db *sql.DB) (mergeStmts, error) {
 
 func (m mergeStmts) close() error { return errors.Join(m.one.Close(), m.many.Close()) }
 
-// levelBucket is one bucket of one datapoint and level, to be merged.
+// levelBucket is one bucket of one level (res), to be merged.
 type levelBucket struct {
-	dp, res int64
+	res int64
 	bucket
 }
 
 // newBuckets appends the buckets of every level made of rows, which are
 // sorted by ts; of equal timestamps the last wins (it replaced the others).
-func newBuckets(dp int64, rows []row, out []levelBucket) []levelBucket {
+func newBuckets(rows []row, out []levelBucket) []levelBucket {
 	for _, r := range rollupRes {
-		bs := bucketList{iv: r}
+		bs := bucketList{IV: r}
 		for i := range rows {
 			if i+1 < len(rows) && rows[i+1].ts == rows[i].ts {
 				continue
 			}
 			if f, ok := aggregated(&rows[i]); ok {
-				bs.add(rows[i].ts, single(rows[i].ts, f))
+				bs.Add(rows[i].ts, single(rows[i].ts, f))
 			}
 		}
-		for _, b := range bs.out {
-			out = append(out, levelBucket{dp, r, b})
+		for _, b := range bs.Out {
+			out = append(out, levelBucket{r, b})
 		}
 	}
 	return out
 }
 
-// merge adds bs to the stored buckets with the prepared statements.
-func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) error {
-	args := make([]any, 0, 11*mergeRowsN)
+// merge adds the buckets of groups to the stored ones with the prepared
+// statements, mergeRowsN buckets per statement where it can.
+func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, groups []group) error {
+	type item struct {
+		dp int64
+		lb *levelBucket
+	}
+	var bs []item
+	for _, g := range groups {
+		for i := range g.buckets {
+			bs = append(bs, item{g.rows[0].id, &g.buckets[i]})
+		}
+	}
+	args := make([]any, 0, 12*mergeRowsN)
 	for len(bs) > 0 {
 		n, st := 1, m.one
 		if len(bs) >= mergeRowsN {
@@ -261,8 +197,8 @@ func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) err
 		}
 		args = args[:0]
 		for _, x := range bs[:n] {
-			a := &x.a
-			args = append(args, x.dp, x.res, x.b, a.n, a.sum, a.mn, a.mx, a.ft, a.fv, a.lt, a.lv)
+			a := &x.lb.A
+			args = append(args, x.dp, x.lb.res, x.lb.B, a.N, a.Sum, a.Mn, a.Mx, a.FT, a.FV, a.LT, a.LV, a.E)
 		}
 		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("merge %d rollup buckets: %w", n, err)
@@ -272,27 +208,22 @@ func (m mergeStmts) merge(ctx context.Context, tx *sql.Tx, bs []levelBucket) err
 	return nil
 }
 
-// updateRollups brings the rollups of rows' datapoints up to date inside tx.
-// rows are sorted by (dp, ts); prevMax holds each datapoint's newest stored
-// ts before this batch (absent: none). A datapoint whose rows are all newer
-// has its rows merged into its buckets (none replaced a stored value);
+// updateRollups brings the rollups of the groups' datapoints up to date
+// inside tx. prevMax holds each datapoint's newest stored ts before this
+// batch (absent: none). A datapoint whose rows are all newer has its
+// buckets merged into the stored ones (none replaced a stored value);
 // otherwise a row may have replaced one, and the touched 1-minute buckets
 // are recomputed from raw, then their parents from them.
-func updateRollups(ctx context.Context, tx *sql.Tx, m mergeStmts, rows []row, prevMax map[int64]int64) error {
-	var fresh []levelBucket
-	for len(rows) > 0 {
-		n := 1
-		for n < len(rows) && rows[n].id == rows[0].id {
-			n++
-		}
-		grp, dp := rows[:n], rows[0].id
-		rows = rows[n:]
-		if prev, seen := prevMax[dp]; !seen || grp[0].ts > prev {
-			fresh = newBuckets(dp, grp, fresh)
+func updateRollups(ctx context.Context, tx *sql.Tx, m mergeStmts, groups []group, prevMax map[int64]int64) error {
+	var fresh []group
+	for _, g := range groups {
+		dp := g.rows[0].id
+		if prev, seen := prevMax[dp]; !seen || g.rows[0].ts > prev {
+			fresh = append(fresh, g)
 			continue
 		}
 		w := &rollupWriter{ctx: ctx, tx: tx, dp: dp}
-		if err := w.refresh(0, minuteRuns(grp)); err != nil {
+		if err := w.refresh(0, minuteRuns(g.rows)); err != nil {
 			return fmt.Errorf("rollups of datapoint %d: %w", dp, err)
 		}
 	}

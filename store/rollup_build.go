@@ -93,7 +93,7 @@ func (s *Store) buildDay(ctx context.Context, id, d int64) error {
 	}
 	defer tx.Rollback()
 	w := &rollupWriter{ctx: ctx, tx: tx, dp: id}
-	if err := w.refresh(0, []span{{d, endOf(d, rollupRes[len(rollupRes)-1]) - rollupRes[0] + 1}}); err != nil {
+	if err := w.refresh(0, []span{{First: d, Last: endOf(d, rollupRes[len(rollupRes)-1]) - rollupRes[0] + 1}}); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gridbox/gridbox/model"
 	"github.com/gridbox/gridbox/store/samples"
+	"github.com/gridbox/gridbox/store/storetest"
 )
 
 const (
@@ -109,6 +110,13 @@ func checkEquivalent(t *testing.T, s *Store, r *rand.Rand, lo, hi int64, queries
 			if err != nil {
 				t.Fatal(err)
 			}
+			if agg == samples.AggEnergy {
+				want := storetest.ExpectEnergy(allRaw(t, s, name), from, to, iv.Milliseconds())
+				t.Run(fmt.Sprintf("%s from %d to %d interval %s energy", name, from, to, iv), func(t *testing.T) {
+					storetest.CompareEnergy(t, got, want)
+				})
+				continue
+			}
 			want, err := s.aggregateSQL(ctx, id, q, MaxRows+1)
 			if err != nil {
 				t.Fatal(err)
@@ -121,10 +129,24 @@ func checkEquivalent(t *testing.T, s *Store, r *rand.Rand, lo, hi int64, queries
 	}
 }
 
+// allRaw returns every stored value of d/name as values.
+func allRaw(t *testing.T, s *Store, name string) []model.Value {
+	t.Helper()
+	smp, err := s.History(context.Background(), model.HistoryQuery{Device: "d", Name: name, From: math.MinInt64, To: math.MaxInt64, Limit: MaxRows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]model.Value, len(smp))
+	for i, x := range smp {
+		vals[i] = model.Value{Device: "d", Name: name, Time: x.Time, Value: x.Value, Quality: x.Quality}
+	}
+	return vals
+}
+
 // dumpRollups returns every rollups row as text, in key order.
 func dumpRollups(t *testing.T, s *Store) []string {
 	t.Helper()
-	rows, err := s.rdb.Query("SELECT dp, res, b, n, sum, mn, mx, ft, fv, lt, lv FROM rollups ORDER BY dp, res, b")
+	rows, err := s.rdb.Query("SELECT dp, res, b, n, sum, mn, mx, ft, fv, lt, lv, e FROM rollups ORDER BY dp, res, b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +155,7 @@ func dumpRollups(t *testing.T, s *Store) []string {
 	for rows.Next() {
 		var dp, res, b int64
 		var a acc
-		if err := rows.Scan(&dp, &res, &b, &a.n, &a.sum, &a.mn, &a.mx, &a.ft, &a.fv, &a.lt, &a.lv); err != nil {
+		if err := rows.Scan(&dp, &res, &b, &a.N, &a.Sum, &a.Mn, &a.Mx, &a.FT, &a.FV, &a.LT, &a.LV, &a.E); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, fmt.Sprintf("%d %d %d %+v", dp, res, b, a))
@@ -230,9 +252,9 @@ func TestPlanCoversRangeOnce(t *testing.T) {
 	for _, rg := range ranges {
 		next := rg[0]
 		for _, sg := range plan(rg[0], rg[1], len(rollupRes)-1, nil) {
-			from, to := sg.from, sg.to
-			if sg.level >= 0 {
-				to = endOf(sg.to, rollupRes[sg.level])
+			from, to := sg.From, sg.To
+			if sg.Level >= 0 {
+				to = endOf(sg.To, rollupRes[sg.Level])
 			}
 			if from != next || to < from {
 				t.Fatalf("%v: segment %+v does not start at %d", rg, sg, next)

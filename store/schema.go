@@ -9,7 +9,7 @@ import (
 )
 
 // schemaVersion is the newest schema this code writes (PRAGMA user_version).
-const schemaVersion = 3
+const schemaVersion = 4
 
 // migrations[i] brings the schema from version i to i+1. Each is idempotent
 // and runs in its own transaction together with the user_version bump.
@@ -63,6 +63,11 @@ var migrations = [schemaVersion]string{
 	);
 	CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 	CREATE INDEX IF NOT EXISTS audit_dp_ts ON audit (datapoint, ts);`,
+	// 4: the energy integral of each rollup bucket (value·ms between its
+	// first and last value, samples.AggEnergy); existing rollups are rebuilt
+	// from raw at the next open, like after migration 2.
+	`ALTER TABLE rollups ADD COLUMN e REAL NOT NULL DEFAULT 0;
+	INSERT OR REPLACE INTO store_meta(key, value) VALUES ('rollups_pending', 1);`,
 }
 
 // migrate applies every missing migration and refuses a newer schema.

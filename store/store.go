@@ -47,6 +47,7 @@ type Options struct {
 	Log           *slog.Logger          // nil discards logs
 	Metrics       prometheus.Registerer // nil registers no metrics
 	Retention     Retention             // per resolution; zero keeps it forever
+	Units         samples.UnitOf        // the catalog's units, for agg=energy; nil takes every datapoint as W
 
 	busyTimeout time.Duration // tests shorten it; 0 means defaultBusyTimeout
 	retainEvery time.Duration // tests shorten it; 0 means defaultRetainEvery
@@ -62,7 +63,7 @@ type Store struct {
 	rdb  *sql.DB // read pool, query_only
 
 	wmu   sync.Mutex // serialises writes and guards stmts and maxTS
-	stmts map[int]*sql.Stmt
+	stmts map[insertKey]*sql.Stmt
 	maxTS map[int64]int64 // newest stored ts per datapoint id, filled on first write
 	merge mergeStmts      // prepared rollup merges (rollup.go)
 	ids   samples.IDs
@@ -91,7 +92,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: create directory %s: %w", o.Path, err)
 	}
 	file := filepath.Join(o.Path, FileName)
-	s := &Store{opts: o, log: log, stmts: map[int]*sql.Stmt{}, maxTS: map[int64]int64{}}
+	s := &Store{opts: o, log: log, stmts: map[insertKey]*sql.Stmt{}, maxTS: map[int64]int64{}}
 	if err := s.openDBs(ctx, file); err != nil {
 		return nil, err
 	}

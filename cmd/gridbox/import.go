@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"compress/bzip2"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -20,10 +21,10 @@ import (
 	"github.com/gridbox/gridbox/store"
 )
 
-const importUsage = "usage: gridbox import [-c gridbox.yaml] [--format csv|influx] [--precision ns|us|ms|s] [--strict] [--skip-bad] FILE"
+const importUsage = "usage: gridbox import [-c gridbox.yaml] [--format csv|influx|bemcom] [--datapoint device/name] [--precision ns|us|ms|s] [--strict] [--skip-bad] FILE"
 
 // importBatch is how many values one store.Write carries.
-const importBatch = 50_000
+const importBatch = 100_000
 
 // importProgressEvery is the least time between two progress lines.
 const importProgressEvery = 500 * time.Millisecond
@@ -34,19 +35,33 @@ const csvHeader = "datapoint,timestamp_ms,value"
 // maxSkipReports is how many skipped lines --skip-bad names on stderr.
 const maxSkipReports = 10
 
-// lineError is a problem with one line of the import file.
+// lineError is a problem with one line of the import file (or one message
+// of a BEMCom export: unit "message"; line 0 is the file as a whole).
 type lineError struct {
+	unit string // "" is line
 	line int
 	msg  string
 }
 
-func (e *lineError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+func (e *lineError) Error() string { return fmt.Sprintf("%s%s", e.where(), e.msg) }
 
-// importBatchMsg is what the reader hands to the writer: values, then
-// (in the last message) the error that stopped the reading, if any.
+// where is "line N: ", "message N: " or "" for the whole file.
+func (e *lineError) where() string {
+	switch {
+	case e.line == 0:
+		return ""
+	case e.unit == "":
+		return fmt.Sprintf("line %d: ", e.line)
+	}
+	return fmt.Sprintf("%s %d: ", e.unit, e.line)
+}
+
+// importBatchMsg is what the reader hands to the writer: a prepared batch
+// of values, then (in the last message) the error that stopped the
+// reading, if any.
 type importBatchMsg struct {
-	vals []model.Value
-	err  error
+	batch *store.Batch
+	err   error
 }
 
 // cmdImport bulk-loads history from a file into the configured embedded
@@ -54,7 +69,8 @@ type importBatchMsg struct {
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, _ := newFlags("import", stderr)
 	path := fs.String("c", "gridbox.yaml", "config file: the values go into its store")
-	format := fs.String("format", "", "file format: csv or influx (line protocol); guessed from the extension or the first line when empty")
+	format := fs.String("format", "", "file format: csv, influx (line protocol) or bemcom (BEMCom's REST value export, a JSON array); guessed from the extension or the first bytes when empty")
+	dpKey := fs.String("datapoint", "", "bemcom: the datapoint device/name the values are imported as (the export does not name it)")
 	precision := fs.String("precision", "ms", "influx: timestamp precision of the lines: ns, us, ms or s (gridbox's InfluxDB output writes ms by default)")
 	strict := fs.Bool("strict", false, "refuse a datapoint the config does not define (default: keep it as a history-only datapoint)")
 	skipBad := fs.Bool("skip-bad", false, "skip bad lines (counted and reported) instead of stopping at the first")
@@ -64,12 +80,9 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	switch *format {
-	case "", "csv", "influx":
-	case "bemcom":
-		fmt.Fprintln(stderr, "gridbox import: --format bemcom is not supported yet (see docs/store-sqlite.md, \"Import\")")
-		return exitUsage
+	case "", "csv", "influx", "bemcom":
 	default:
-		fmt.Fprintf(stderr, "gridbox import: --format %q: want csv or influx\n%s\n", *format, importUsage)
+		fmt.Fprintf(stderr, "gridbox import: --format %q: want csv, influx or bemcom\n%s\n", *format, importUsage)
 		return exitUsage
 	}
 	mult, ok := map[string]int64{"ns": 1_000_000, "us": 1_000, "ms": 1, "s": -1000}[*precision]
@@ -106,9 +119,17 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		defer f.Close()
 		in, name = f, file
 	}
-	br := bufio.NewReaderSize(in, 1<<20)
+	br := decompressed(in)
 	if *format == "" {
 		*format = guessFormat(file, br)
+	}
+	if *format == "bemcom" && *dpKey == "" {
+		fmt.Fprintf(stderr, "gridbox import: %s: %v\n%s\n", name, errNoDatapoint, importUsage)
+		return exitUsage
+	}
+	if *format != "bemcom" && *dpKey != "" {
+		fmt.Fprintf(stderr, "gridbox import: --datapoint is for --format bemcom only (csv and influx name the datapoint of each value)\n%s\n", importUsage)
+		return exitUsage
 	}
 
 	if err := store.CheckNotInUse(ctx, sc.Path); err != nil {
@@ -132,16 +153,21 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		defer close(ch)
 		var err error
 		emit := func(vals []model.Value) bool {
+			// Encoding, grouping and the rollup buckets are done here, beside
+			// the writes; the writer only runs the transaction.
 			select {
-			case ch <- importBatchMsg{vals: vals}:
+			case ch <- importBatchMsg{batch: st.Prepare(vals)}:
 				return true
 			case <-rctx.Done():
 				return false
 			}
 		}
-		if *format == "csv" {
+		switch *format {
+		case "csv":
 			err = imp.readCSV(br, emit)
-		} else {
+		case "bemcom":
+			err = imp.readBEMCom(br, *dpKey, emit)
+		default:
 			err = imp.readLines(br, mult, emit)
 		}
 		if err != nil {
@@ -174,13 +200,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			readErr = m.err
 			break
 		}
-		if err := st.Write(ctx, m.vals); err != nil {
+		if err := st.WriteBatch(ctx, m.batch); err != nil {
 			cancel()
 			progress(true)
 			fmt.Fprintf(stderr, "gridbox import: %s: %v; import stopped: the %d values written before stay in the store (importing the file again replaces them)\n", name, err, n)
 			return exitRuntime
 		}
-		n += int64(len(m.vals))
+		n += int64(m.batch.Len())
 		if now := time.Now(); now.Sub(lastReport) >= importProgressEvery {
 			lastReport = now
 			progress(false)
@@ -194,7 +220,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		progress(true)
 	}
 	if imp.skipped > 0 {
-		fmt.Fprintf(stderr, "gridbox import: %s: %d bad lines skipped\n", name, imp.skipped)
+		what := "lines"
+		if imp.unit != "" {
+			what = imp.unit + "s"
+		}
+		fmt.Fprintf(stderr, "gridbox import: %s: %d bad %s skipped\n", name, imp.skipped, what)
 	}
 	if readErr != nil || ctx.Err() != nil {
 		if readErr == nil {
@@ -202,7 +232,11 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		var le *lineError
 		if errors.As(readErr, &le) {
-			fmt.Fprintf(stderr, "gridbox import: %s:%d: %s\n", name, le.line, le.msg)
+			if le.unit == "" && le.line > 0 {
+				fmt.Fprintf(stderr, "gridbox import: %s:%d: %s\n", name, le.line, le.msg)
+			} else {
+				fmt.Fprintf(stderr, "gridbox import: %s: %s%s\n", name, le.where(), le.msg)
+			}
 		} else {
 			fmt.Fprintf(stderr, "gridbox import: %s: %v\n", name, readErr)
 		}
@@ -212,6 +246,16 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fmt.Fprintf(stdout, "imported %d values of %d datapoints from %s (%s) into %s in %s: %.0f values/s\n",
 		n, len(imp.keys), name, *format, filepath.Join(sc.Path, store.FileName), took.Round(time.Millisecond), rate(n, took))
 	return exitOK
+}
+
+// decompressed reads in through bzip2 when it starts with bzip2's magic
+// (BEMCom's simple_db_backup writes .json.bz2 files).
+func decompressed(in io.Reader) *bufio.Reader {
+	br := bufio.NewReaderSize(in, 1<<20)
+	if head, _ := br.Peek(3); string(head) != "BZh" {
+		return br
+	}
+	return bufio.NewReaderSize(bzip2.NewReader(br), 1<<20)
 }
 
 func rate(n int64, d time.Duration) float64 {
@@ -230,14 +274,20 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// guessFormat picks the format from the file name's extension, else from
-// the first line: the CSV header means csv, anything else influx.
+// guessFormat picks the format from the file name's extension (after a
+// .bz2), else from the first bytes: a JSON array is bemcom, the CSV header
+// csv, anything else influx.
 func guessFormat(file string, br *bufio.Reader) string {
-	switch strings.ToLower(filepath.Ext(file)) {
+	switch strings.ToLower(filepath.Ext(strings.TrimSuffix(file, ".bz2"))) {
 	case ".csv":
 		return "csv"
 	case ".lp", ".line", ".influx":
 		return "influx"
+	case ".json":
+		return "bemcom"
+	}
+	if isBEMCom(br) {
+		return "bemcom"
 	}
 	head, _ := br.Peek(len(csvHeader))
 	if string(head) == csvHeader {
@@ -253,18 +303,26 @@ type importer struct {
 	skipBad bool
 	stderr  io.Writer
 	skipped int
-	keys    map[string]bool // datapoints seen
+	keys    map[string]bool      // datapoints seen
+	names   map[string][2]string // CSV: device and name of each datapoint field seen
+	unit    string               // what a position counts: "" lines, "message" for bemcom
 }
 
 // bad handles the error of one line: reported and skipped with --skip-bad,
 // else returned.
 func (im *importer) bad(line int, msg string) error {
+	e := &lineError{unit: im.unit, line: line, msg: msg}
 	if !im.skipBad {
-		return &lineError{line: line, msg: msg}
+		return e
 	}
 	im.skipped++
-	if im.skipped <= maxSkipReports {
+	if im.skipped > maxSkipReports {
+		return nil
+	}
+	if im.unit == "" {
 		fmt.Fprintf(im.stderr, "gridbox import: %s:%d: %s (skipped)\n", im.name, line, msg)
+	} else {
+		fmt.Fprintf(im.stderr, "gridbox import: %s: %s%s (skipped)\n", im.name, e.where(), msg)
 	}
 	return nil
 }
@@ -283,6 +341,27 @@ func (im *importer) check(device, name string) string {
 	}
 	im.keys[key] = true
 	return ""
+}
+
+// datapoint splits and checks the `device/name` of a CSV record. A key
+// seen before is answered from im.names: no new strings per line.
+func (im *importer) datapoint(field string) (dev, name, msg string) {
+	if k, ok := im.names[field]; ok {
+		return k[0], k[1], ""
+	}
+	dev, name, ok := strings.Cut(field, "/")
+	if !ok {
+		return "", "", fmt.Sprintf("datapoint %q: want device/name", field)
+	}
+	if msg := im.check(dev, name); msg != "" {
+		return "", "", msg
+	}
+	dev, name = strings.Clone(dev), strings.Clone(name)
+	if im.names == nil {
+		im.names = map[string][2]string{}
+	}
+	im.names[dev+"/"+name] = [2]string{dev, name}
+	return dev, name, ""
 }
 
 // readCSV reads `datapoint,timestamp_ms,value` records.
@@ -352,11 +431,8 @@ func (im *importer) csvValue(rec []string) (model.Value, string) {
 	if len(rec) != 3 {
 		return model.Value{}, fmt.Sprintf("%d fields: want 3 (%s)", len(rec), csvHeader)
 	}
-	dev, name, ok := strings.Cut(rec[0], "/")
-	if !ok {
-		return model.Value{}, fmt.Sprintf("datapoint %q: want device/name", rec[0])
-	}
-	if msg := im.check(dev, name); msg != "" {
+	dev, name, msg := im.datapoint(rec[0])
+	if msg != "" {
 		return model.Value{}, msg
 	}
 	ts, err := strconv.ParseInt(rec[1], 10, 64)
@@ -379,200 +455,4 @@ func (im *importer) csvValue(rec []string) (model.Value, string) {
 		}
 	}
 	return v, ""
-}
-
-// readLines reads InfluxDB line protocol as gridbox's InfluxDB output writes
-// it; mult converts the timestamps to ms (> 0: divide, < 0: multiply by -mult).
-func (im *importer) readLines(r *bufio.Reader, mult int64, emit func([]model.Value) bool) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	batch := make([]model.Value, 0, importBatch)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := strings.TrimRight(sc.Text(), "\r")
-		if t := strings.TrimSpace(b); t == "" || t[0] == '#' {
-			continue
-		}
-		v, msg := im.lineValue(b, mult)
-		if msg != "" {
-			if e := im.bad(line, msg); e != nil {
-				return im.flush(batch, emit, e)
-			}
-			continue
-		}
-		var more bool
-		if batch, more = im.add(batch, v, emit); !more {
-			return nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return im.flush(batch, emit, &lineError{line: line + 1, msg: err.Error()})
-	}
-	return im.flush(batch, emit, nil)
-}
-
-// lineValue parses one line:
-//
-//	<measurement>,datapoint=<name>,device=<id>[,quality=<q>][,unit=<u>] value=<v> <time>
-//
-// The datapoint and device tags name the datapoint (the measurement may be a
-// fixed one); quality defaults to good; other tags and fields are ignored.
-func (im *importer) lineValue(s string, mult int64) (model.Value, string) {
-	key, rest, ok := cutUnescaped(s, ' ', false)
-	if !ok {
-		return model.Value{}, "want <measurement>,<tags> <fields> <timestamp>"
-	}
-	fields, tsText, ok := cutUnescaped(rest, ' ', true)
-	if !ok || strings.TrimSpace(tsText) == "" {
-		return model.Value{}, "no timestamp (gridbox imports only lines with one)"
-	}
-	var v model.Value
-	v.Quality = model.Good
-	_, tags, _ := cutUnescaped(key, ',', false)
-	for tags != "" {
-		var tag string
-		tag, tags, _ = cutUnescaped(tags, ',', false)
-		k, val, ok := cutUnescaped(tag, '=', false)
-		if !ok {
-			return model.Value{}, fmt.Sprintf("tag %q: want key=value", tag)
-		}
-		switch unescapeLP(k) {
-		case "datapoint":
-			v.Name = unescapeLP(val)
-		case "device":
-			v.Device = unescapeLP(val)
-		case "quality":
-			switch q := model.Quality(unescapeLP(val)); q {
-			case model.Good, model.Stale, model.Bad:
-				v.Quality = q
-			default:
-				return model.Value{}, fmt.Sprintf("quality %q: want good, stale or bad", q)
-			}
-		}
-	}
-	if v.Device == "" || v.Name == "" {
-		return model.Value{}, "want the tags device and datapoint (as gridbox's InfluxDB output writes them)"
-	}
-	if msg := im.check(v.Device, v.Name); msg != "" {
-		return model.Value{}, msg
-	}
-	found := false
-	for fields != "" {
-		var f string
-		f, fields, _ = cutUnescaped(fields, ',', true)
-		k, val, ok := cutUnescaped(f, '=', false)
-		if !ok {
-			return model.Value{}, fmt.Sprintf("field %q: want key=value", f)
-		}
-		if unescapeLP(k) != "value" {
-			continue
-		}
-		x, msg := fieldValue(val)
-		if msg != "" {
-			return model.Value{}, msg
-		}
-		v.Value, found = x, true
-	}
-	if !found {
-		return model.Value{}, "no field value"
-	}
-	t, err := strconv.ParseInt(strings.TrimSpace(tsText), 10, 64)
-	if err != nil {
-		return model.Value{}, fmt.Sprintf("timestamp %q: want an integer", strings.TrimSpace(tsText))
-	}
-	if mult > 0 {
-		v.Time = floorDivInt(t, mult)
-	} else {
-		v.Time = t * -mult
-	}
-	return v, ""
-}
-
-// fieldValue decodes a line protocol field value: float, integer (i/u),
-// boolean or quoted string.
-func fieldValue(s string) (any, string) {
-	switch s {
-	case "t", "T", "true", "True", "TRUE":
-		return true, ""
-	case "f", "F", "false", "False", "FALSE":
-		return false, ""
-	}
-	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
-		in := s[1 : len(s)-1]
-		if !strings.Contains(in, `\`) {
-			return in, ""
-		}
-		var b strings.Builder
-		for i := 0; i < len(in); i++ {
-			if in[i] == '\\' && i+1 < len(in) && (in[i+1] == '"' || in[i+1] == '\\') {
-				i++
-			}
-			b.WriteByte(in[i])
-		}
-		return b.String(), ""
-	}
-	num := s
-	if n := len(s); n > 0 && (s[n-1] == 'i' || s[n-1] == 'u') {
-		num = s[:n-1]
-		if i, err := strconv.ParseInt(num, 10, 64); err == nil {
-			return float64(i), ""
-		}
-		if u, err := strconv.ParseUint(num, 10, 64); err == nil {
-			return float64(u), ""
-		}
-		return nil, fmt.Sprintf("field value %q: not an integer", s)
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, fmt.Sprintf("field value %q: want a number, a boolean or a quoted string", s)
-	}
-	return f, ""
-}
-
-// cutUnescaped splits s at the first sep that is not escaped by a
-// backslash (a backslash escapes a comma, equals sign, space or — with
-// quotes — a double quote or backslash inside a quoted string) and, with
-// quotes, not inside a double-quoted string.
-func cutUnescaped(s string, sep byte, quotes bool) (string, string, bool) {
-	inQ := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s):
-			n := s[i+1]
-			if n == ',' || n == '=' || n == ' ' || (inQ && (n == '"' || n == '\\')) {
-				i++
-			}
-		case quotes && c == '"':
-			inQ = !inQ
-		case c == sep && !inQ:
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}
-
-// unescapeLP removes the backslash before an escaped comma, equals sign or
-// space; other backslashes stay, as InfluxDB keeps them.
-func unescapeLP(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == ',' || s[i+1] == '=' || s[i+1] == ' ') {
-			i++
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func floorDivInt(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }

@@ -51,6 +51,10 @@ type Options struct {
 	FlushInterval time.Duration         // max time a value waits before it is written; 0 means DefaultFlushInterval
 	Log           *slog.Logger          // nil discards logs
 	Metrics       prometheus.Registerer // nil registers no metrics
+	Units         samples.UnitOf        // the catalog's units, for agg=energy; nil takes every datapoint as W
+	Retention     Retention             // per resolution; zero keeps it forever
+
+	retainEvery time.Duration // tests shorten it; 0 means defaultRetainEvery
 }
 
 // Store is an open PostgreSQL history. It is safe for concurrent use; Run
@@ -59,10 +63,12 @@ type Store struct {
 	opts      Options
 	log       *slog.Logger
 	met       *samples.Metrics
+	size      sizeMetrics
 	pool      *pgxpool.Pool
 	timescale bool // samples is a TimescaleDB hypertable
 
-	wmu       sync.Mutex // serialises writes
+	wmu       sync.Mutex      // serialises writes, guards maxTS
+	maxTS     map[int64]int64 // newest stored ts per datapoint id, filled on first write
 	ids       samples.IDs
 	closeOnce sync.Once
 }
@@ -129,12 +135,15 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{opts: o, log: log, pool: pool}
+	s := &Store{opts: o, log: log, pool: pool, maxTS: map[int64]int64{}}
 	if err := s.setup(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %s: %w", Redacted(o.URL), err)
 	}
 	met, err := samples.NewMetrics(o.Metrics)
+	if err == nil {
+		s.size, err = newSizeMetrics(o.Metrics)
+	}
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: register metrics: %w", err)
@@ -163,6 +172,9 @@ func (s *Store) setup(ctx context.Context) error {
 		s.log.Info("history in PostgreSQL: samples is a TimescaleDB hypertable")
 	} else {
 		s.log.Info("history in PostgreSQL: plain tables (TimescaleDB is not available)")
+	}
+	if err := s.buildPending(ctx); err != nil {
+		return err
 	}
 	return loadIDs(ctx, s.pool, &s.ids)
 }

@@ -122,11 +122,11 @@ var aggSQL = map[string]string{
 	"last":  "(array_agg(num ORDER BY ts DESC))[1]",
 }
 
-// aggregate groups good numeric values into buckets starting at
+// aggregateSQL groups good numeric values into buckets starting at
 // floor(ts / interval) × interval ms — the SQLite store's bucket expression,
 // which floors negative timestamps too (integer % truncates toward zero);
 // empty buckets produce no row.
-func (s *Store) aggregate(ctx context.Context, id int64, q model.HistoryQuery, limit int) ([]model.Sample, error) {
+func (s *Store) aggregateSQL(ctx context.Context, id int64, q model.HistoryQuery, limit int) ([]model.Sample, error) {
 	iv := q.Interval.Milliseconds()
 	query := fmt.Sprintf(`SELECT b, %s FROM (
 			SELECT ts - (((ts %% $1) + $1) %% $1) AS b, ts, num FROM samples

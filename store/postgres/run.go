@@ -19,7 +19,13 @@ import (
 // bounded subscription, which counts what does not fit. When ctx is done Run
 // writes what is buffered and what is queued at that moment, then returns
 // nil. Writes are not cut short by ctx: a started batch always completes.
+// Beside it, Run applies retention and refreshes the size gauges every
+// minute (retention.go).
 func (s *Store) Run(ctx context.Context, sub *bus.Subscription) error {
+	rctx, stopRetain := context.WithCancel(ctx)
+	retained := make(chan struct{})
+	go func() { defer close(retained); s.retain(rctx) }()
+	defer func() { stopRetain(); <-retained }()
 	return samples.Run(ctx, sub, samples.Batching{
 		BatchSize: s.opts.BatchSize, FlushInterval: s.opts.FlushInterval,
 		Log: s.log, Metrics: s.met, Write: s.writeBounded,

@@ -9,7 +9,7 @@ import (
 )
 
 // schemaVersion is the newest schema this code writes (gridbox_schema.version).
-const schemaVersion = 2
+const schemaVersion = 3
 
 // migrations[i] brings the schema from version i to i+1. Each is idempotent
 // and runs in one transaction with the version bump. The columns mirror the
@@ -44,6 +44,25 @@ var migrations = [schemaVersion]string{
 	);
 	CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 	CREATE INDEX IF NOT EXISTS audit_dp_ts ON audit (datapoint, ts);`,
+	// 3: rollups, the SQLite store's table (rollup.go); the samples already
+	// stored get theirs built at this open (buildPending).
+	`CREATE TABLE IF NOT EXISTS rollups (
+		dp  integer NOT NULL,
+		res bigint NOT NULL,
+		b   bigint NOT NULL,
+		n   bigint NOT NULL,
+		sum double precision NOT NULL,
+		mn  double precision NOT NULL,
+		mx  double precision NOT NULL,
+		ft  bigint NOT NULL,
+		fv  double precision NOT NULL,
+		lt  bigint NOT NULL,
+		lv  double precision NOT NULL,
+		e   double precision NOT NULL,
+		PRIMARY KEY (dp, res, b)
+	);
+	CREATE TABLE IF NOT EXISTS store_meta (key text PRIMARY KEY, value bigint NOT NULL);
+	INSERT INTO store_meta(key, value) VALUES ('rollups_pending', 1) ON CONFLICT (key) DO UPDATE SET value = 1;`,
 }
 
 // chunkInterval is the TimescaleDB chunk width: 7 days in ms (ts is ms).

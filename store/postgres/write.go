@@ -92,6 +92,10 @@ func (s *Store) writeRows(ctx context.Context, rows []row) (int, error) {
 		return 0, err
 	}
 	rows = sortRows(rows)
+	prevMax, err := s.newestStored(ctx, tx, rows)
+	if err != nil {
+		return 0, err
+	}
 	if _, err := tx.Exec(ctx, "SAVEPOINT copy_samples"); err != nil {
 		return 0, err
 	}
@@ -105,10 +109,20 @@ func (s *Store) writeRows(ctx context.Context, rows []row) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("copy samples: %w", err)
 	}
+	if err := updateRollups(ctx, tx, rows, prevMax); err != nil {
+		return 0, fmt.Errorf("rollups: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 	s.ids.Add(created)
+	for i := range rows { // sorted: the last row of a datapoint is its newest
+		if p, ok := prevMax[rows[i].id]; !ok || rows[i].ts > p {
+			s.maxTS[rows[i].id] = rows[i].ts
+		} else {
+			s.maxTS[rows[i].id] = p
+		}
+	}
 	return len(rows), nil
 }
 
