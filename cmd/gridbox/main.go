@@ -34,7 +34,7 @@ usage:
                                               find Modbus TCP units, print a devices: list (gridbox scan -h)
   gridbox backup   [-c gridbox.yaml] FILE     consistent copy of the store and config, also while running
   gridbox restore  [-c gridbox.yaml] [--force] FILE   restore a backup into the configured store
-  gridbox import   [-c gridbox.yaml] [--format csv|influx] [--strict] FILE   bulk-load history into the store
+  gridbox import   [-c gridbox.yaml] [--format csv|influx|bemcom] [--strict] FILE   bulk-load history into the store
   gridbox ingest   --broker URL --pg postgres://… [--group NAME] [--client-id ID]
                                               fleet side: uplink messages into PostgreSQL
   gridbox version
