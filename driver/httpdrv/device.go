@@ -17,6 +17,7 @@ import (
 
 // Device is one HTTP device. It implements driver.Device and bus.Writer.
 type Device struct {
+	ts     driver.Stamps // value timestamps, strictly later poll after poll
 	id     string
 	cfg    *Config
 	t      *target
@@ -74,12 +75,13 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 // values it published.
 func (d *Device) poll(ctx context.Context, out driver.Sink) []model.Value {
 	d.reqMu.Lock()
+	d.ts.Begin()
 	vals, errs, reached := d.readAll(ctx)
 	d.reqMu.Unlock()
 	if ctx.Err() != nil {
 		return nil
 	}
-	now := model.NowMs()
+	now := d.ts.Now()
 	err := errors.Join(errs...)
 	if reached == 0 {
 		out.MarkStale(d.id, now)
@@ -140,7 +142,7 @@ func (d *Device) readAll(ctx context.Context) (vals []model.Value, errs []error,
 func (d *Device) readUnit(ctx context.Context, unit string) (vals []model.Value, errs []error, ok bool) {
 	d.m.request()
 	doc, _, err := d.t.read(ctx, d.client, unit)
-	now := model.NowMs()
+	now := d.ts.Now()
 	if err != nil {
 		if ctx.Err() == nil {
 			d.m.error(errKind(err))

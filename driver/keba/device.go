@@ -62,7 +62,8 @@ func (d *Device) join(ctx context.Context, out driver.Sink) *station {
 func (d *Device) poll(ctx context.Context, st *station, out driver.Sink) {
 	var vals []model.Value
 	var errs []error
-	now := model.NowMs()
+	d.ts.Begin()
+	now := d.ts.Now()
 	for n := 1; n <= 3; n++ {
 		m, err := st.report(ctx, n)
 		if ctx.Err() != nil {

@@ -50,6 +50,7 @@ func (d *Driver) NewDevice(c driver.Config, env driver.Env) (driver.Device, erro
 
 // Device is one KEBA P30. It implements driver.Device and bus.Writer.
 type Device struct {
+	ts       driver.Stamps // value timestamps, strictly later poll after poll
 	cfg      *Config
 	hostport string
 	ports    *ports

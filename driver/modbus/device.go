@@ -29,7 +29,7 @@ type Device struct {
 	groups  []*group       // detectable components (detect.go); used by Run only
 	catalog driver.Catalog // where detected datapoints are added; may be nil
 
-	ts stamps // value timestamps, strictly later poll after poll (stamps.go)
+	ts driver.Stamps // value timestamps, strictly later poll after poll (driver.Stamps)
 
 	planMu sync.Mutex
 	plan   []read // remembered, including splits after exceptions
@@ -103,14 +103,14 @@ func (d *Device) Run(ctx context.Context, out driver.Sink) error {
 // poll reads every field once and reports values and state.
 func (d *Device) poll(ctx context.Context, out driver.Sink) {
 	start := time.Now()
-	d.ts.begin()
+	d.ts.Begin()
 	d.detect(ctx)
 	vals, fieldErr, err := d.readAll(ctx)
 	if ctx.Err() != nil {
 		return
 	}
 	d.m.observePoll(time.Since(start).Seconds())
-	now := d.ts.now()
+	now := d.ts.Now()
 	if err != nil {
 		out.MarkStale(d.id, now)
 		out.SetState(model.DeviceState{Device: d.id, Online: false, Error: err.Error()}, 1, 1)
@@ -173,7 +173,7 @@ func (d *Device) readAll(ctx context.Context) (vals []model.Value, fieldErr, err
 				continue
 			}
 			f := r.fields[0]
-			vals = append(vals, d.value(f, nil, model.Bad, d.ts.now()))
+			vals = append(vals, d.value(f, nil, model.Bad, d.ts.Now()))
 			ferrs = append(ferrs, fmt.Errorf("%s: %w", f.reg.Name, rerr))
 		default:
 			d.plan = append(next, queue[i:]...)
@@ -292,7 +292,7 @@ func splittable(err error) bool {
 // decodeRead turns one read's response into values, received now.
 func (d *Device) decodeRead(r read, regs []uint16, bits []bool) []model.Value {
 	vals := make([]model.Value, 0, len(r.fields))
-	now := d.ts.now()
+	now := d.ts.Now()
 	for _, f := range r.fields {
 		var v any
 		var err error

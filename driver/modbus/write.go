@@ -139,8 +139,8 @@ func (d *Device) publish(f *field, v any) {
 	sink := d.sink
 	d.mu.Unlock()
 	if sink != nil {
-		d.ts.begin()
-		sink.Publish(d.value(f, v, model.Good, d.ts.now()))
+		d.ts.Begin()
+		sink.Publish(d.value(f, v, model.Good, d.ts.Now()))
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 // Device is one socket device. It implements driver.Device.
 type Device struct {
+	ts     driver.Stamps // value timestamps, strictly later document after document
 	cfg    *Config
 	addr   string
 	points []Point
@@ -109,7 +110,8 @@ func (d *Device) handle(data []byte, out driver.Sink) {
 		d.bad("malformed", err, out)
 		return
 	}
-	now := model.NowMs()
+	d.ts.Begin()
+	now := d.ts.Now()
 	vals := make([]model.Value, 0, len(d.points))
 	var errs []error
 	missing := 0

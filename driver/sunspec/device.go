@@ -17,6 +17,7 @@ import (
 // one or more logical devices. It implements driver.Device and, for its
 // first logical device, driver.Writer.
 type Device struct {
+	ts   driver.Stamps // value timestamps, strictly later poll after poll
 	cfg  *Config
 	conn *conn
 	cat  driver.Catalog
@@ -118,7 +119,8 @@ func (d *Device) offline(ctx context.Context, out driver.Sink, err error) {
 	if ctx.Err() != nil {
 		return
 	}
-	now := model.NowMs()
+	d.ts.Begin()
+	now := d.ts.Now()
 	for _, id := range d.ids() {
 		out.MarkStale(id, now)
 		out.SetState(model.DeviceState{Device: id, Driver: "sunspec", Online: false, Error: err.Error()}, 1, 1)
@@ -289,7 +291,8 @@ func (d *Device) poll(ctx context.Context) ([]model.Value, []model.DeviceState, 
 			return nil, nil, err
 		}
 	}
-	now := model.NowMs()
+	d.ts.Begin()
+	now := d.ts.Now()
 	var vals []model.Value
 	var states []model.DeviceState
 	for _, lg := range d.logical {

@@ -1,4 +1,4 @@
-package modbus
+package driver
 
 import (
 	"sync/atomic"
@@ -6,24 +6,24 @@ import (
 	"github.com/gridbox/gridbox/model"
 )
 
-// stamps hands out a device's value timestamps (ms): a poll's are never
+// Stamps hands out a device's value timestamps (ms): a poll's are never
 // earlier than the previous poll's and later polls' strictly later. Two
 // polls in one millisecond happen: after a stall the ticker has a tick
 // pending and the next poll follows at once, and a poll on loopback takes
 // well under a millisecond. The store keeps one value per datapoint and
 // millisecond, so equal timestamps would silently lose the earlier value
-// (found by bench/soak).
-type stamps struct {
+// (found by bench/soak). The zero value is ready to use.
+type Stamps struct {
 	floor atomic.Int64 // least timestamp of the running poll
 	last  atomic.Int64 // greatest timestamp handed out
 }
 
-// begin starts a poll (or a write's read-back, or a stale mark): its
-// timestamps are later than every one handed out before.
-func (s *stamps) begin() { s.floor.Store(s.last.Load() + 1) }
+// Begin starts a poll (or a write's read-back, a received document, a
+// stale mark): its timestamps are later than every one handed out before.
+func (s *Stamps) Begin() { s.floor.Store(s.last.Load() + 1) }
 
-// now is the current time in ms, at least the running poll's floor.
-func (s *stamps) now() int64 {
+// Now is the current time in ms, at least the running poll's floor.
+func (s *Stamps) Now() int64 {
 	t := max(model.NowMs(), s.floor.Load())
 	for {
 		l := s.last.Load()
