@@ -61,10 +61,12 @@ func (p *Publisher) sendDeviceState(st model.DeviceState) error {
 	return err
 }
 
-// announce runs after every (re)connect: gateway state, device states,
-// metadata, the buffered values in arrival order, the last value of every
-// datapoint not just flushed, then the /set subscription. On failure it
-// returns a timer to try again while the link is still up.
+// announce runs after every (re)connect: the /set subscription first (a
+// client that sees the gateway online may write at once, and every write
+// must be answered), then gateway state, device states, metadata, the
+// buffered values in arrival order and the last value of every datapoint
+// not just flushed. On failure it returns a timer to try again while the
+// link is still up.
 func (p *Publisher) announce() <-chan time.Time {
 	if !p.linkUp.Load() {
 		return nil // lost again; the next up hook signals
@@ -82,6 +84,9 @@ func (p *Publisher) announce() <-chan time.Time {
 }
 
 func (p *Publisher) announceSteps() error {
+	if err := p.tr.subscribe(p.o.Prefix + "/+/+/+"); err != nil { // …/set, …/setpoint, …/schedule
+		return err
+	}
 	if err := p.send(p.o.Prefix+"/$state", encodeGatewayState(true, p.o.Version, p.bus.GatewayStatus()), 1, true); err != nil {
 		return err
 	}
@@ -113,7 +118,7 @@ func (p *Publisher) announceSteps() error {
 			}
 		}
 	}
-	return p.tr.subscribe(p.o.Prefix + "/+/+/+") // …/set, …/setpoint, …/schedule
+	return nil
 }
 
 // flush publishes the buffered values oldest first and returns the newest
