@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -207,7 +206,7 @@ func tlsConfig(caFile string) (*tls.Config, error) {
 	if caFile == "" {
 		return cfg, nil
 	}
-	pem, err := os.ReadFile(caFile)
+	pem, err := config.ReadFile(caFile) // regular files only: a device path would stall gridbox check
 	if err != nil {
 		return nil, err
 	}
